@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config.js';
+import { redactUrl } from './log.js';
+import { authRoutes } from './auth/routes.js';
+import { userRoutes } from './directory/users/routes.js';
+import { csrf } from './http/csrf.js';
+import { errorHandler, notFound } from './http/errors.js';
+import { requireAdmin, loadUser } from './http/guard.js';
+import { healthRoutes } from './http/health.js';
+import { htmx } from './http/htmx.js';
+import { render } from './http/render.js';
+import { securityHeaders } from './http/security.js';
+import { sessions, trackActivity } from './http/sessions.js';
+import { meRoutes } from './me/routes.js';
+import { recoveryRoutes } from './recovery/routes.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface AppDeps {
+  config: Config;
+  db: Knex;
+  logger: Logger;
+  sessionSecret: string;
+}
+
+/** Builds the whole application from its configuration and database; tests build many. */
+export function createApp({ config, db, logger, sessionSecret }: AppDeps): express.Express {
+  const app = express();
+  app.set('trust proxy', config.trustProxy);
+  app.set('views', path.join(root, 'views'));
+  app.set('view engine', 'ejs');
+  app.set('view cache', config.env === 'production');
+  app.disable('x-powered-by');
+  app.locals.appName = 'Roster';
+
+  app.use(pinoHttp({
+    logger,
+    serializers: {
+      req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
+      res: (res) => ({ statusCode: res.statusCode }),
+    },
+    autoLogging: { ignore: (req) => req.url?.startsWith('/-/health/') ?? false },
+  }));
+  app.use(securityHeaders(config));
+  app.use(healthRoutes(db));
+  app.use('/assets', express.static(path.join(root, 'public'), { maxAge: config.env === 'production' ? '1d' : 0 }));
+  app.get('/assets/htmx.min.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
+
+  app.use(express.urlencoded({ extended: false, limit: '200kb' }));
+  app.use(sessions(config, db, sessionSecret));
+  app.use(htmx, render, trackActivity);
+  app.use(loadUser(db));
+  app.use(csrf.csrfSynchronisedProtection);
+
+  app.get('/', (req, res) => res.redirect(303, !req.user ? '/login' : req.user.isAdmin ? '/directory/users' : '/me'));
+  app.use(authRoutes(config, db));
+  app.use(recoveryRoutes(config, db));
+  app.use(meRoutes());
+  app.use(['/directory', '/applications'], requireAdmin);
+  app.use(userRoutes(db));
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

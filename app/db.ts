@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexPkg from 'knex';
+import type { Knex } from 'knex';
+import { migrations } from '../db/migrations/index.js';
+
+const knex = knexPkg.knex;
+
+export type Db = Knex | Knex.Transaction;
+
+export interface UserRow {
+  id: number;
+  uuid: string;
+  username: string;
+  name: string;
+  email: string;
+  is_active: boolean | number;
+  path: string;
+  type: string;
+  attributes: string;
+  password: string | null;
+  password_change_date: Date | number | null;
+  last_login: Date | number | null;
+  date_joined: Date | number;
+  last_updated: Date | number;
+}
+
+export interface GroupRow {
+  id: number;
+  uuid: string;
+  name: string;
+  is_superuser: boolean | number;
+  attributes: string;
+  created: Date | number;
+  last_updated: Date | number;
+}
+
+export interface MembershipRow {
+  user_id: number;
+  group_id: number;
+}
+
+export interface SessionRow {
+  sid: string;
+  user_id: number | null;
+  data: string;
+  last_ip: string | null;
+  last_user_agent: string | null;
+  last_used: Date | number;
+  expires: Date | number;
+  created: Date | number;
+}
+
+export interface EventRow {
+  id: number;
+  action: string;
+  user_pk: number | null;
+  user: string;
+  app: string;
+  context: string;
+  client_ip: string | null;
+  created: Date | number;
+}
+
+export interface RecoveryTokenRow {
+  id: number;
+  user_id: number;
+  token_hash: string;
+  expires: Date | number;
+  used_at: Date | number | null;
+  created: Date | number;
+}
+
+declare module 'knex/types/tables.js' {
+  interface Tables {
+    users: UserRow;
+    groups: GroupRow;
+    group_memberships: MembershipRow;
+    sessions: SessionRow;
+    events: EventRow;
+    recovery_tokens: RecoveryTokenRow;
+  }
+}
+
+/** Opens a Knex handle for a DATABASE_URL (mysql://… or sqlite:<file>). Does not connect yet. */
+export function openDb(url: string): Knex {
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length);
+    if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    return knex({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('busy_timeout = 5000');
+          conn.pragma('synchronous = NORMAL');
+          done(null, conn);
+        },
+      },
+    });
+  }
+  const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
+  return knex({
+    client: 'mysql2',
+    connection: {
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: decodeURIComponent(u.pathname.slice(1)),
+      charset: 'utf8mb4',
+      timezone: 'Z',
+      supportBigNumbers: true,
+      connectTimeout: 5000,
+    },
+    pool: { min: 0, max: 10 },
+  });
+}
+
+export function isSqlite(db: Db): boolean {
+  return db.client.config.client === 'better-sqlite3';
+}
+
+/** The URL with its password masked, for messages. */
+export function describeDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};
+
+export const migratorConfig: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' };
+
+export async function migrate(db: Knex): Promise<string[]> {
+  const [, applied] = await db.migrate.latest(migratorConfig);
+  return applied as string[];
+}
+
+/** better-sqlite3 returns timestamps as epoch milliseconds, mysql2 as Date: one place makes them Dates. */
+export function toDate(value: Date | number | string | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value : new Date(value);
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,24 @@
+/** Rules for user fields that hold everywhere a user is written (forms, bootstrap, seeds). */
+
+export const USERNAME_MAX = 150;
+export const PATH_MAX = 200;
+export const DEFAULT_PATH = 'users';
+export const USER_TYPES = ['internal', 'external', 'service_account'] as const;
+export type UserType = (typeof USER_TYPES)[number];
+
+// C0, DEL and C1 control characters.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function hasControlChars(text: string): boolean {
+  return CONTROL_CHARS.test(text);
+}
+
+/** Why a folder path is not acceptable, or undefined when it is. */
+export function pathProblem(path: string): string | undefined {
+  if (path.length === 0) return 'Enter a path, such as users or users/staff';
+  if (path.length > PATH_MAX) return `Use at most ${PATH_MAX} characters`;
+  if (hasControlChars(path)) return 'Remove the control characters';
+  if (path.startsWith('/') || path.endsWith('/')) return 'A path cannot start or end with /';
+  if (path.split('/').some((segment) => segment.trim() === '')) return 'A path cannot contain an empty segment (//)';
+  return undefined;
+}

@@ -1,0 +1,54 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { csrf } from './csrf.js';
+import { toast } from './toast.js';
+
+export class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function notFound(_req: Request, _res: Response, next: NextFunction): void {
+  next(new HttpError(404, 'There is nothing at this address.'));
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Too large', 429: 'Too many requests', 500: 'Something went wrong',
+};
+
+function describe(err: unknown): { status: number; message: string } {
+  if (err === csrf.invalidCsrfTokenError) {
+    return { status: 403, message: 'This form has expired or was sent from another page. Reload the page and try again.' };
+  }
+  if (err instanceof HttpError) return { status: err.status, message: err.message };
+  const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+  if (status && status >= 400 && status < 500) {
+    return { status, message: (err as { expose?: boolean }).expose ? (err as Error).message : TITLES[status] ?? 'Bad request' };
+  }
+  return { status: 500, message: 'Roster could not complete this request. It has been logged; please try again.' };
+}
+
+/**
+ * The one error handler. A page request gets an error page; an htmx request that swaps a region gets
+ * a toast instead (HX-Reswap: none), so a failure never lands inside a table cell.
+ */
+export function errorHandler(logger: Logger) {
+  return async (err: unknown, req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const { status, message } = describe(err);
+    if (status >= 500) logger.error({ err, url: req.originalUrl?.split('?')[0] }, 'request failed');
+    if (res.headersSent) return next(err);
+    try {
+      if (req.htmx && !req.htmx.boosted) {
+        toast(req, message, { kind: 'error' });
+        res.set('HX-Reswap', 'none');
+        await res.fragment('shared/_empty', {}, status);
+      } else {
+        await res.page('errors/error', { title: TITLES[status] ?? 'Error', status, message }, status);
+      }
+    } catch (renderErr) {
+      logger.error({ err: renderErr }, 'error page failed');
+      if (!res.headersSent) res.status(status).type('text').send(message);
+    }
+  };
+}

@@ -1,0 +1,47 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Knex } from 'knex';
+import { findSessionUser, type SessionUser } from '../directory/users/users.js';
+import { HttpError } from './errors.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      user: SessionUser | null;
+    }
+  }
+}
+
+/** Loads the signed-in user; a session whose user is gone or inactive is ended on the spot. */
+export function loadUser(db: Knex) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    req.user = null;
+    const userId = req.session?.userId;
+    if (userId) {
+      const user = await findSessionUser(db, userId);
+      if (user?.isActive) req.user = user;
+      else await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+    }
+    res.locals.currentUser = req.user;
+    next();
+  };
+}
+
+/** Sends an anonymous visitor to the login page; htmx gets HX-Redirect so the page, not a cell, changes. */
+export function requireLogin(req: Request, res: Response, next: NextFunction): void {
+  if (req.user) return next();
+  const target = `/login?next=${encodeURIComponent(req.originalUrl)}`;
+  if (req.htmx) {
+    res.set('HX-Redirect', req.method === 'GET' ? target : '/login').status(401).end();
+    return;
+  }
+  if (req.method !== 'GET') return next(new HttpError(401, 'Your session has ended. Log in again.'));
+  res.redirect(303, target);
+}
+
+export function requireAdmin(req: Request, res: Response, next: NextFunction): void {
+  requireLogin(req, res, (err?: unknown) => {
+    if (err) return next(err);
+    if (!req.user!.isAdmin) return next(new HttpError(403, 'Only administrators can open the directory.'));
+    next();
+  });
+}

@@ -1,0 +1,37 @@
+import type { NextFunction, Request, Response } from 'express';
+
+export interface HtmxRequest {
+  /** id of the element the response will be swapped into ("users-table"), from HX-Target "tag#id". */
+  target: string | null;
+  /** Boosted navigation swaps the whole body and wants a full page. */
+  boosted: boolean;
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      htmx: HtmxRequest | null;
+    }
+  }
+}
+
+/** Parses htmx's request headers once; responses differ by HX-Request, so caches must know. */
+export function htmx(req: Request, res: Response, next: NextFunction): void {
+  res.vary('HX-Request');
+  if (req.get('HX-Request') !== 'true') {
+    req.htmx = null;
+    return next();
+  }
+  const target = req.get('HX-Target') ?? '';
+  const hash = target.indexOf('#');
+  req.htmx = {
+    target: hash >= 0 ? target.slice(hash + 1) : null,
+    boosted: req.get('HX-Boosted') === 'true' || req.get('HX-Request-Type') === 'full',
+  };
+  next();
+}
+
+/** True when an htmx request asks for the given region only (not a boosted full page). */
+export function wantsFragment(req: Request, target: string): boolean {
+  return Boolean(req.htmx && !req.htmx.boosted && req.htmx.target === target);
+}

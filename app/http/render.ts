@@ -1,0 +1,37 @@
+import type { NextFunction, Request, Response } from 'express';
+import { csrf } from './csrf.js';
+import { takeToasts } from './toast.js';
+
+declare global {
+  namespace Express {
+    interface Response {
+      /** Renders a view inside the layout (with the toast region) and sends it. */
+      page(view: string, locals?: Record<string, unknown>, status?: number): Promise<void>;
+      /** Renders a view alone, plus pending toasts as an htmx partial for the toast region. */
+      fragment(view: string, locals?: Record<string, unknown>, status?: number): Promise<void>;
+    }
+  }
+}
+
+function renderView(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    res.app.render(view, { ...res.locals, ...locals }, (err, html) => (err ? reject(err) : resolve(html)));
+  });
+}
+
+export function render(req: Request, res: Response, next: NextFunction): void {
+  res.page = async (view, locals = {}, status = 200) => {
+    res.locals.csrfToken = csrf.generateToken(req);
+    const body = await renderView(res, view, locals);
+    const html = await renderView(res, 'layout', { ...locals, body, toasts: takeToasts(req) });
+    res.status(status).type('html').send(html);
+  };
+  res.fragment = async (view, locals = {}, status = 200) => {
+    res.locals.csrfToken = csrf.generateToken(req);
+    const body = await renderView(res, view, locals);
+    const toasts = takeToasts(req);
+    const partial = toasts.length ? await renderView(res, 'shared/_toasts-partial', { toasts }) : '';
+    res.status(status).type('html').send(body + partial);
+  };
+  next();
+}

@@ -1,0 +1,68 @@
+import session from 'express-session';
+import type { Request } from 'express';
+import type { Knex } from 'knex';
+import { toDate } from '../db.js';
+import type { Toast } from './toast.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    userId?: number;
+    /** Where and when this session was last seen; copied into the row's columns on save. */
+    seen?: { ip: string; ua: string; at: number };
+    flash?: Toast[];
+  }
+}
+
+const LOADED = Symbol('loaded from the store');
+const DAY_MS = 86_400_000;
+
+/**
+ * express-session store with one row per session. The row's user, IP, user agent and times are
+ * columns, so a user's sessions can be listed and revoked with plain SQL; a deleted row ends the
+ * session at its next request on every process, because nothing is cached.
+ */
+export class KnexSessionStore extends session.Store {
+  constructor(private readonly db: Knex) {
+    super();
+  }
+
+  override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
+    this.db('sessions').where({ sid }).first('data', 'expires').then((row) => {
+      if (!row || toDate(row.expires)!.getTime() <= Date.now()) return callback(null, null);
+      callback(null, JSON.parse(row.data));
+    }, callback);
+  }
+
+  // Mark sessions that came from the database: saving one must never bring back a row that an
+  // administrator deleted while a request of that session was still running.
+  override createSession(req: Request, data: session.SessionData): session.Session & session.SessionData {
+    const created = super.createSession(req, data);
+    Object.defineProperty(created, LOADED, { value: true });
+    return created;
+  }
+
+  override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+    const now = new Date();
+    const columns = {
+      user_id: sess.userId ?? null,
+      data: JSON.stringify(sess),
+      last_ip: sess.seen?.ip ?? null,
+      last_user_agent: sess.seen?.ua ?? null,
+      last_used: sess.seen ? new Date(sess.seen.at) : now,
+      expires: sess.cookie.expires ? new Date(sess.cookie.expires) : new Date(now.getTime() + DAY_MS),
+    };
+    const write = (sess as { [LOADED]?: boolean })[LOADED]
+      ? this.db('sessions').where({ sid }).update(columns)
+      : this.db('sessions').insert({ sid, ...columns, created: now }).onConflict('sid').merge(Object.keys(columns) as never);
+    write.then(() => callback?.(), (err) => callback?.(err));
+  }
+
+  override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    this.db('sessions').where({ sid }).delete().then(() => callback?.(), (err) => callback?.(err));
+  }
+}
+
+/** Deletes expired rows; run now and then by the server, not on requests. */
+export function pruneExpiredSessions(db: Knex): Promise<number> {
+  return db('sessions').where('expires', '<=', new Date()).delete();
+}

@@ -1,0 +1,63 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../db.js';
+import { recordEvent } from '../events/events.js';
+import { setPassword } from '../directory/users/users.js';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Creates a single-use link token for the user and returns it; only its hash is stored.
+ * Older unused tokens of the user stop working.
+ */
+export async function createRecoveryToken(db: Db, userId: number, ttlMs: number): Promise<{ token: string; expires: Date }> {
+  const token = randomBytes(32).toString('base64url');
+  const now = new Date();
+  const expires = new Date(now.getTime() + ttlMs);
+  await db.transaction(async (trx) => {
+    await trx('recovery_tokens').where({ user_id: userId }).whereNull('used_at').delete();
+    await trx('recovery_tokens').insert({ user_id: userId, token_hash: hashToken(token), expires, created: now });
+  });
+  return { token, expires };
+}
+
+export interface ValidToken {
+  id: number;
+  userId: number;
+  username: string;
+  email: string;
+}
+
+/** The token's user when the token is unused, unexpired and its user active. Same work for any input. */
+export async function findValidToken(db: Db, token: string): Promise<ValidToken | undefined> {
+  const row = await db('recovery_tokens')
+    .join('users', 'users.id', 'recovery_tokens.user_id')
+    .where('recovery_tokens.token_hash', hashToken(token))
+    .whereNull('recovery_tokens.used_at')
+    .where('recovery_tokens.expires', '>', new Date())
+    .where('users.is_active', true)
+    .first('recovery_tokens.id', 'users.id as userId', 'users.username', 'users.email');
+  return row as ValidToken | undefined;
+}
+
+/**
+ * Marks the token used and sets the password, ending every session of the user, in one transaction.
+ * Returns false when another request used the token first.
+ */
+export async function redeemToken(db: Db, found: ValidToken, passwordHash: string, clientIp: string | undefined): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const now = new Date();
+    const claimed = await trx('recovery_tokens').where({ id: found.id }).whereNull('used_at').update({ used_at: now });
+    if (claimed !== 1) return false;
+    await setPassword(trx, found.userId, passwordHash);
+    await recordEvent(trx, {
+      action: 'password_set',
+      user: { id: found.userId, username: found.username, email: found.email },
+      app: 'roster.recovery',
+      context: { method: 'recovery_link' },
+      clientIp,
+    });
+    return true;
+  });
+}

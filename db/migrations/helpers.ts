@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+
+/** A millisecond-precision timestamp column (DATETIME(3) on MySQL, epoch milliseconds on SQLite). */
+export function timestamp(table: Knex.CreateTableBuilder, name: string): Knex.ColumnBuilder {
+  return table.datetime(name, { precision: 3 });
+}
+
+/** Creates a table; on MySQL in utf8mb4 on InnoDB. */
+export function createTable(knex: Knex, name: string, build: (table: Knex.CreateTableBuilder) => void): Knex.SchemaBuilder {
+  const mysql = knex.client.config.client === 'mysql2';
+  return knex.schema.createTable(name, (table) => {
+    if (mysql) {
+      table.charset('utf8mb4');
+      table.collate('utf8mb4_unicode_ci');
+      table.engine('InnoDB');
+    }
+    build(table);
+  });
+}

@@ -1,0 +1,15 @@
+import type { Knex } from 'knex';
+import * as users from './20261127_01_users.js';
+import * as groups from './20261127_02_groups.js';
+import * as sessions from './20261127_03_sessions.js';
+import * as events from './20261127_04_events.js';
+import * as recoveryTokens from './20261127_05_recovery_tokens.js';
+
+/** Every migration, in order. A new migration is a new file listed here. */
+export const migrations: Record<string, Knex.Migration> = {
+  '20261127_01_users': users,
+  '20261127_02_groups': groups,
+  '20261127_03_sessions': sessions,
+  '20261127_04_events': events,
+  '20261127_05_recovery_tokens': recoveryTokens,
+};
