@@ -20,6 +20,7 @@ function renderView(res: Response, view: string, locals: Record<string, unknown>
 }
 
 export function render(req: Request, res: Response, next: NextFunction): void {
+  res.locals.currentUser = null;
   res.page = async (view, locals = {}, status = 200) => {
     res.locals.csrfToken = csrf.generateToken(req);
     const body = await renderView(res, view, locals);

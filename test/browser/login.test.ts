@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import type { Browser } from 'playwright-core';
+import { createUser, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
+import { checkAccessibility, landed, launchBrowser, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+
+describe('browser: log in, see the Users page, log out', function () {
+  this.timeout(60_000);
+  let t: TestApp;
+  let server: Awaited<ReturnType<typeof serve>>;
+  let browser: Browser;
+
+  before(async () => {
+    t = await testApp();
+    await createUser(t.db, { username: 'ada', name: 'Ada Lovelace', admin: true });
+    await createUser(t.db, { username: 'bob', name: 'Bob Jones' });
+    server = await serve(t.app);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`works with JavaScript ${js}`, async () => {
+      const context = await newContext(browser, js);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await visit(page, `${server.baseUrl}/directory/users`);
+        expect(new URL(page.url()).pathname).to.equal('/login');
+        await page.getByLabel('Username').fill('ada');
+        await page.getByLabel('Password').fill('wrong password');
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByText('Invalid username or password.').waitFor();
+        await landed(page);
+        expect(await page.getByLabel('Username').inputValue()).to.equal('ada');
+
+        await page.getByLabel('Password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('heading', { name: 'Users' }).waitFor();
+        await landed(page);
+        expect(new URL(page.url()).pathname).to.equal('/directory/users');
+        expect(await page.getByRole('link', { name: 'Users' }).getAttribute('aria-current')).to.equal('page');
+        await page.getByText('Bob Jones').waitFor();
+
+        await page.getByRole('link', { name: 'My account' }).click();
+        await page.getByRole('heading', { name: 'My account' }).waitFor();
+        await landed(page);
+        expect(new URL(page.url()).pathname).to.equal('/me');
+
+        await page.getByRole('button', { name: 'Log out' }).click();
+        await page.getByText('You have been logged out.').waitFor();
+        await landed(page);
+        expect(new URL(page.url()).pathname).to.equal('/login');
+        await page.goto(`${server.baseUrl}/directory/users`);
+        expect(new URL(page.url()).pathname).to.equal('/login');
+        expect(errors, 'browser console errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  it('the accessibility check fails on a page with serious violations', async () => {
+    const context = await newContext(browser, 'off');
+    const page = await context.newPage();
+    try {
+      await page.route('http://a11y.invalid/', (route) => route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><html><head><title>Bad</title></head><body><main><input name="q"><img src="x.png"></main></body></html>',
+      }));
+      await page.goto('http://a11y.invalid/');
+      let failure = '';
+      try {
+        await checkAccessibility(page);
+      } catch (err) {
+        failure = (err as Error).message;
+      }
+      expect(failure).to.contain('label').and.contain('image-alt');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows the 403 page to a signed-in non-administrator', async () => {
+    const context = await newContext(browser, 'on');
+    const page = await context.newPage();
+    try {
+      await visit(page, `${server.baseUrl}/login`);
+      await page.getByLabel('Username').fill('bob');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'My account' }).waitFor();
+      await visit(page, `${server.baseUrl}/directory/users`);
+      await page.getByRole('heading', { name: 'Forbidden' }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Debian's Chromium, headless. A missing browser fails the suite: it is never skipped. */
+export async function launchBrowser(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export type JsMode = 'on' | 'off';
+
+export function newContext(browser: Browser, js: JsMode, width = 1280): Promise<BrowserContext> {
+  return browser.newContext({ javaScriptEnabled: js === 'on', viewport: { width, height: 900 } });
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/**
+ * Runs axe-core on the page as it is now and fails on serious or critical violations. It checks the
+ * rendered DOM in a JavaScript-enabled scratch page, so JavaScript-off pages are checked the same way.
+ */
+export async function checkAccessibility(page: Page): Promise<void> {
+  const html = await page.content();
+  const scratch = await page.context().browser()!.newPage({ javaScriptEnabled: true, bypassCSP: true });
+  try {
+    await scratch.route('**/*', async (route) => {
+      const url = route.request().url();
+      if (url === page.url()) return route.fulfill({ contentType: 'text/html', body: html });
+      // Stylesheets matter for contrast; scripts would change the DOM under test.
+      if (route.request().resourceType() === 'script') return route.abort();
+      return route.continue();
+    });
+    await scratch.goto(page.url());
+    await scratch.evaluate(axeSource);
+    const violations = await scratch.evaluate(async () => {
+      const result = await (window as unknown as { axe: { run(o: object): Promise<{ violations: AxeViolation[] }> } })
+        .axe.run({ resultTypes: ['violations'] });
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
+    });
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    if (serious.length) {
+      const lines = serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      throw new Error(`accessibility of ${page.url()}:\n  ${lines.join('\n  ')}`);
+    }
+  } finally {
+    await scratch.close();
+  }
+}
+
+/**
+ * Collects what should never happen on a page: script errors, console errors, missing assets and
+ * 5xx answers. Pages and htmx requests may answer 4xx on purpose (a refused login, a 422 form).
+ */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
+  });
+  page.on('response', (res) => {
+    const asset = ['script', 'stylesheet', 'image', 'font'].includes(res.request().resourceType());
+    if (res.status() >= 500 || (res.status() >= 400 && asset)) errors.push(`${res.status()} ${res.url()}`);
+  });
+  return errors;
+}
+
+/** Navigates and checks accessibility: every page the browser tests visit goes through here. */
+export async function visit(page: Page, url: string): Promise<void> {
+  const response = await page.goto(url);
+  expect(response, url).to.not.equal(null);
+  await checkAccessibility(page);
+}
+
+/** Call after an action that lands on a new page (a form post, a click). */
+export async function landed(page: Page): Promise<void> {
+  await page.waitForLoadState('load');
+  await checkAccessibility(page);
+}
