@@ -16,6 +16,7 @@ import { htmx } from './http/htmx.js';
 import { render } from './http/render.js';
 import { securityHeaders } from './http/security.js';
 import { sessions, trackActivity } from './http/sessions.js';
+import { viewHelpers } from './http/view-helpers.js';
 import { meRoutes } from './me/routes.js';
 import { recoveryRoutes } from './recovery/routes.js';
 
@@ -36,7 +37,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.set('view engine', 'ejs');
   app.set('view cache', config.env === 'production');
   app.disable('x-powered-by');
-  app.locals.appName = 'Roster';
+  Object.assign(app.locals, viewHelpers);
 
   app.use(pinoHttp({
     logger,

@@ -35,3 +35,11 @@ export function htmx(req: Request, res: Response, next: NextFunction): void {
 export function wantsFragment(req: Request, target: string): boolean {
   return Boolean(req.htmx && !req.htmx.boosted && req.htmx.target === target);
 }
+
+/**
+ * For a response that empties the #modal region (the dialog closes): htmx skips a main swap whose
+ * content is empty after partials, unless told to do it anyway.
+ */
+export function closeModal(res: Response): Response {
+  return res.set('HX-Reswap', 'innerHTML swapEmpty:true');
+}

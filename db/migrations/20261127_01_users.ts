@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { createTable, timestamp } from './helpers.js';
+import { caseInsensitiveString, createTable, timestamp } from './helpers.js';
 
 export async function up(knex: Knex): Promise<void> {
   await createTable(knex, 'users', (t) => {
@@ -7,8 +7,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('uuid', 36).notNullable().unique();
     // Usernames are case-sensitive: a binary collation keeps "Ana" and "ana" apart on MySQL.
     t.string('username', 150).notNullable().collate('utf8mb4_bin').unique();
-    t.string('name', 255).notNullable().defaultTo('');
-    t.string('email', 254).notNullable().defaultTo('');
+    caseInsensitiveString(knex, t, 'name', 255).notNullable().defaultTo('');
+    caseInsensitiveString(knex, t, 'email', 254).notNullable().defaultTo('');
     t.boolean('is_active').notNullable().defaultTo(true);
     t.string('path', 200).notNullable().defaultTo('users');
     t.string('type', 20).notNullable().defaultTo('internal');

@@ -17,3 +17,13 @@ export function createTable(knex: Knex, name: string, build: (table: Knex.Create
     build(table);
   });
 }
+
+/**
+ * A text column compared without regard to case, so that prefix searches can use its index:
+ * MySQL's utf8mb4_unicode_ci does this already; SQLite needs COLLATE NOCASE (ASCII letters).
+ */
+export function caseInsensitiveString(knex: Knex, table: Knex.CreateTableBuilder, name: string, length: number): Knex.ColumnBuilder {
+  return knex.client.config.client === 'mysql2'
+    ? table.string(name, length)
+    : table.specificType(name, `varchar(${length}) collate nocase`);
+}

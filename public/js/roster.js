@@ -3,11 +3,6 @@ document.documentElement.classList.add('js');
 
 // Toasts: a close button; plain success and info messages leave by themselves after a while
 // (errors and messages with a link stay until dismissed).
-document.addEventListener('click', (event) => {
-  const close = event.target.closest('[data-dismiss-toast]');
-  if (close) close.closest('.toast')?.remove();
-});
-
 function scheduleDismissals() {
   document.querySelectorAll('#toasts .toast:not([data-scheduled])').forEach((toast) => {
     toast.dataset.scheduled = 'true';
@@ -16,7 +11,35 @@ function scheduleDismissals() {
   });
 }
 
+// Modals: htmx puts a <dialog> into #modal; it opens as a real modal (focus trapped, Esc closes)
+// and focus returns to what opened it once it is gone.
+let opener = null;
+
+function syncModal() {
+  const dialog = document.querySelector('#modal dialog');
+  if (dialog && !dialog.open) {
+    dialog.addEventListener('close', () => dialog.remove());
+    dialog.showModal();
+    (dialog.querySelector('[aria-invalid="true"]') ?? dialog.querySelector('[autofocus]'))?.focus();
+  } else if (!dialog && opener) {
+    const target = opener.isConnected ? opener : document.getElementById('main');
+    opener = null;
+    target?.focus({ preventScroll: true });
+  }
+}
+
+document.addEventListener('click', (event) => {
+  const close = event.target.closest('[data-dismiss-toast]');
+  if (close) close.closest('.toast')?.remove();
+  if (event.target.closest('[data-close-modal]')) event.target.closest('dialog')?.close();
+  const trigger = event.target.closest('[hx-target="#modal"]');
+  if (trigger && !trigger.closest('dialog')) opener = trigger;
+});
+
 document.addEventListener('DOMContentLoaded', () => {
   scheduleDismissals();
-  new MutationObserver(scheduleDismissals).observe(document.body, { childList: true, subtree: true });
+  new MutationObserver(() => {
+    scheduleDismissals();
+    syncModal();
+  }).observe(document.body, { childList: true, subtree: true });
 });

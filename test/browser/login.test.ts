@@ -39,10 +39,10 @@ describe('browser: log in, see the Users page, log out', function () {
 
         await page.getByLabel('Password').fill(PASSWORD);
         await page.getByRole('button', { name: 'Log in' }).click();
-        await page.getByRole('heading', { name: 'Users' }).waitFor();
+        await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
         await landed(page);
         expect(new URL(page.url()).pathname).to.equal('/directory/users');
-        expect(await page.getByRole('link', { name: 'Users' }).getAttribute('aria-current')).to.equal('page');
+        expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).getAttribute('aria-current')).to.equal('page');
         await page.getByText('Bob Jones').waitFor();
 
         await page.getByRole('link', { name: 'My account' }).click();

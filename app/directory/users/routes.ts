@@ -1,12 +1,124 @@
-import { Router } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { listUsers } from './users.js';
+import { HttpError } from '../../http/errors.js';
+import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { toast } from '../../http/toast.js';
+import { domId } from '../../http/view-helpers.js';
+import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
+import { filterQuery, folderTree, parseFilter, searchUsers, sortParam, SORTS } from './list.js';
+import { pathProblem } from './rules.js';
+import { createUser, findById, updateUser, usernameTaken, USERNAME_TAKEN, type Actor, type SaveResult, type User } from './users.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      subject?: User;
+    }
+  }
+}
+
+function actor(req: Request): Actor {
+  return { ...req.user!, ip: req.ip };
+}
+
+function valuesOf(user: User): UserFormValues {
+  return {
+    username: user.username, path: user.path, attributes: attributesText(user.attributes), name: user.name,
+    email: user.email, is_active: user.isActive, type: user.type,
+  };
+}
+
+/** The user form, as a modal for htmx or as its own page. */
+function showForm(req: Request, res: Response, locals: { user?: User; values: UserFormValues; errors: UserFormErrors }, status = 200) {
+  const view = {
+    ...locals,
+    title: locals.user ? `Edit ${locals.user.username}` : 'Create user',
+    action: locals.user ? `/directory/users/${locals.user.id}` : '/directory/users',
+    nav: 'users',
+  };
+  return wantsFragment(req, 'modal') ? res.fragment('directory/users/_modal', view, status) : res.page('directory/users/form', view, status);
+}
 
 export function userRoutes(db: Knex): Router {
   const router = Router();
-  router.get('/directory/users', async (_req, res) => {
-    const users = await listUsers(db);
-    await res.page('directory/users/index', { title: 'Users', nav: 'users', users });
+
+  /**
+   * Every field's message at once: the database's refusal when saving failed, or — when other fields
+   * kept the form from being saved at all — a look-up, so a taken username is not news on the next try.
+   */
+  async function allErrors(form: { values: UserFormValues; errors: UserFormErrors }, saved?: SaveResult, exceptId?: number) {
+    if (saved && !saved.ok) return { ...form.errors, [saved.field]: saved.message };
+    if (!form.errors.username && await usernameTaken(db, form.values.username.trim(), exceptId)) {
+      return { ...form.errors, username: USERNAME_TAKEN };
+    }
+    return form.errors;
+  }
+
+  router.param('userId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
+    const user = /^\d{1,10}$/.test(id) ? await findById(db, Number(id)) : undefined;
+    if (!user) return next(new HttpError(404, 'There is no such user. It may have been deleted.'));
+    req.subject = user;
+    next();
   });
+
+  router.get('/directory/users', async (req, res) => {
+    const filter = parseFilter(req.query);
+    const [page, folders] = await Promise.all([searchUsers(db, filter), folderTree(db)]);
+    const locals = { title: 'Users', nav: 'users', filter, page, folders, sorts: SORTS, filterQuery, sortParam };
+    if (wantsFragment(req, 'users-table')) return res.fragment('directory/users/_results', locals);
+    await res.page('directory/users/index', locals);
+  });
+
+  router.get('/directory/users/new', async (req, res) => {
+    const path = typeof req.query.path === 'string' && !pathProblem(req.query.path) ? req.query.path : NEW_USER_VALUES.path;
+    await showForm(req, res, { values: { ...NEW_USER_VALUES, path }, errors: {} });
+  });
+
+  router.post('/directory/users', async (req, res) => {
+    const form = readUserForm(req.body);
+    const saved = form.fields && await createUser(db, form.fields, actor(req));
+    if (!saved || !saved.ok) {
+      return showForm(req, res, { values: form.values, errors: await allErrors(form, saved) }, 422);
+    }
+    const { user } = saved;
+    toast(req, `User ${user.username} created.`, { link: { href: `/directory/users/${user.id}`, text: 'Open user' } });
+    if (wantsFragment(req, 'modal')) {
+      closeModal(res).set('HX-Trigger', 'users-changed');
+      return res.fragment('shared/_empty');
+    }
+    res.redirect(303, `/directory/users${filterQuery(parseFilter({}), { path: user.path })}`);
+  });
+
+  router.get('/directory/users/:userId', async (req, res) => {
+    const user = req.subject!;
+    await res.page('directory/users/show', { title: user.username, nav: 'users', user, attributes: attributesText(user.attributes) });
+  });
+
+  router.get('/directory/users/:userId/edit', async (req, res) => {
+    await showForm(req, res, { user: req.subject, values: valuesOf(req.subject!), errors: {} });
+  });
+
+  router.post('/directory/users/:userId', async (req, res) => {
+    const before = req.subject!;
+    const form = readUserForm(req.body, valuesOf(before));
+    if (form.fields && before.id === req.user!.id && !form.fields.isActive) {
+      form.errors.is_active = 'You cannot deactivate your own account';
+      delete form.fields;
+    }
+    const saved = form.fields && await updateUser(db, before, form.fields, actor(req));
+    if (!saved || !saved.ok) {
+      return showForm(req, res, { user: before, values: form.values, errors: await allErrors(form, saved, before.id) }, 422);
+    }
+    const { user, changed } = saved;
+    toast(req, changed.length ? `User ${user.username} updated.` : `No changes to ${user.username}.`, { kind: changed.length ? 'success' : 'info' });
+    if (wantsFragment(req, 'modal')) {
+      const from = new URL(req.get('HX-Current-URL') ?? '/', 'http://x').pathname;
+      // From the list, the row changes in place; from anywhere else, the page reloads (and shows the toast).
+      if (from !== '/directory/users') return res.set('HX-Refresh', 'true').status(204).end();
+      return closeModal(res).fragment('directory/users/_row-updated', { user, rowId: domId(user, 'user-row') });
+    }
+    res.redirect(303, `/directory/users/${user.id}`);
+  });
+
   return router;
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
 import { toDate } from '../../db.js';
+import { isUniqueViolation } from '../../db.js';
+import { recordEvent } from '../../events/events.js';
+import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
 
 export interface User {
@@ -120,7 +123,87 @@ export async function recordLogin(db: Db, userId: number): Promise<void> {
   await db('users').where({ id: userId }).update({ last_login: new Date() });
 }
 
-export async function listUsers(db: Db, limit = 50): Promise<User[]> {
-  const rows = await db('users').orderBy('username').limit(limit);
-  return rows.map(toUser);
+/** A user as the form left it: either saved, or refused with a message for a field. */
+export type SaveResult = { ok: true; user: User; changed: string[] } | { ok: false; field: 'username'; message: string };
+
+export const USERNAME_TAKEN = 'This username is taken (usernames are unique across all folders)';
+const TAKEN = { ok: false, field: 'username', message: USERNAME_TAKEN } as const;
+
+export async function usernameTaken(db: Db, username: string, exceptId?: number): Promise<boolean> {
+  const query = db('users').where({ username }).first('id');
+  if (exceptId) query.whereNot('id', exceptId);
+  return Boolean(await query);
+}
+
+function columnsOf(fields: UserFields) {
+  return {
+    username: fields.username,
+    path: fields.path,
+    attributes: JSON.stringify(fields.attributes),
+    name: fields.name,
+    email: fields.email,
+    is_active: fields.isActive,
+    type: fields.type,
+  };
+}
+
+/** Creates a user; the database's unique index, not a pre-check, decides whether the name is free. */
+export async function createUser(db: Db, fields: UserFields, actor: Actor): Promise<SaveResult> {
+  try {
+    return await db.transaction(async (trx) => {
+      const id = await insertUser(trx, { ...fields });
+      const user = (await findById(trx, id))!;
+      await recordEvent(trx, {
+        action: 'model_created', user: actor, app: 'roster.directory', clientIp: actor.ip,
+        context: { model: modelRef(user) },
+      });
+      return { ok: true as const, user, changed: [] };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return TAKEN;
+    throw err;
+  }
+}
+
+/** Saves the fields that changed and records which ones did. */
+export async function updateUser(db: Db, before: User, fields: UserFields, actor: Actor): Promise<SaveResult> {
+  const current = columnsOf(fieldsOf(before));
+  const wanted = columnsOf(fields);
+  const changes = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => current[key as keyof typeof current] !== value));
+  const changed = Object.keys(changes);
+  if (!changed.length) return { ok: true, user: before, changed };
+  try {
+    return await db.transaction(async (trx) => {
+      await trx('users').where({ id: before.id }).update({ ...changes, last_updated: new Date() });
+      if (changes.is_active === false) await trx('sessions').where({ user_id: before.id }).delete();
+      const user = (await findById(trx, before.id))!;
+      await recordEvent(trx, {
+        action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip,
+        context: { model: modelRef(user), changed },
+      });
+      return { ok: true as const, user, changed };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return TAKEN;
+    throw err;
+  }
+}
+
+export function fieldsOf(user: User): UserFields {
+  return {
+    username: user.username, path: user.path, attributes: user.attributes, name: user.name,
+    email: user.email, isActive: user.isActive, type: user.type,
+  };
+}
+
+/** Who acts, for events: the signed-in administrator and their client IP. */
+export interface Actor {
+  id: number;
+  username: string;
+  email: string;
+  ip?: string;
+}
+
+function modelRef(user: User) {
+  return { app: 'roster.directory', model_name: 'user', pk: user.id, name: user.username };
 }
