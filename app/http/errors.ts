@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { redactUrl } from '../log.js';
 import { csrf } from './csrf.js';
 import { toast } from './toast.js';
 
@@ -30,13 +31,24 @@ function describe(err: unknown): { status: number; message: string } {
 }
 
 /**
+ * What of an error goes into the log. Knex prefixes the driver's message with the whole statement
+ * and its values (a password hash, say): only the driver's part is kept, and the stack's frames.
+ */
+function loggable(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err).slice(0, 200) };
+  const frames = err.stack?.split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 12) ?? [];
+  const driverMessage = err.message.slice(err.message.lastIndexOf(' - ') + (err.message.includes(' - ') ? 3 : 0));
+  return { type: err.name, code: (err as { code?: string }).code, message: driverMessage.slice(0, 300), stack: frames.join('\n') };
+}
+
+/**
  * The one error handler. A page request gets an error page; an htmx request that swaps a region gets
  * a toast instead (HX-Reswap: none), so a failure never lands inside a table cell.
  */
 export function errorHandler(logger: Logger) {
   return async (err: unknown, req: Request, res: Response, next: NextFunction): Promise<void> => {
     const { status, message } = describe(err);
-    if (status >= 500) logger.error({ err, url: req.originalUrl?.split('?')[0] }, 'request failed');
+    if (status >= 500) logger.error({ err: loggable(err), url: redactUrl(req.originalUrl?.split('?')[0] ?? '') }, 'request failed');
     if (res.headersSent) return next(err);
     try {
       if (req.htmx && !req.htmx.boosted) {
