@@ -7,7 +7,12 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
 import { redactUrl } from './log.js';
 import { authRoutes } from './auth/routes.js';
+import { groupRoutes } from './directory/groups/routes.js';
+import { lifecycleRoutes } from './directory/users/lifecycle.js';
 import { userRoutes } from './directory/users/routes.js';
+import { eventsTab } from './directory/users/tabs/events.js';
+import { groupsTab } from './directory/users/tabs/groups.js';
+import { sessionsTab } from './directory/users/tabs/sessions.js';
 import { csrf } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { requireAdmin, loadUser } from './http/guard.js';
@@ -63,7 +68,8 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(recoveryRoutes(config, db));
   app.use(meRoutes());
   app.use(['/directory', '/applications'], requireAdmin);
-  app.use(userRoutes(db));
+  app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db));
+  app.use(groupRoutes(db));
 
   app.use(notFound);
   app.use(errorHandler(logger));

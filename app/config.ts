@@ -13,6 +13,8 @@ export interface Config {
   recoveryTokenTtlMs: number;
   trustProxy: boolean | number | string;
   logLevel: string;
+  /** Whether deleting a user also deletes the events they caused (GDPR; authentik does). */
+  deleteUserEvents: boolean;
   /** bcrypt work factor; production is always ≥ 12, tests may lower it for speed. */
   bcryptRounds: number;
 }
@@ -68,6 +70,8 @@ const schema = Joi.object({
     Joi.number().integer().min(0),
     Joi.string().pattern(/^[\w.:/, -]+$/),
   ).default(false).messages({ '*': '{{#label}} must be true, false, a hop count or a list of addresses' }),
+  DELETE_USER_EVENTS: Joi.boolean().truthy('1', 'yes').falsy('0', 'no').default(true)
+    .messages({ '*': '{{#label}} must be true or false' }),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
 }).unknown(true);
 
@@ -93,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recoveryTokenTtlMs: value.RECOVERY_TOKEN_TTL,
     trustProxy: value.TRUST_PROXY,
     logLevel: value.LOG_LEVEL,
+    deleteUserEvents: value.DELETE_USER_EVENTS,
     bcryptRounds: 12,
   };
 }

@@ -41,6 +41,7 @@ export interface MembershipRow {
 }
 
 export interface SessionRow {
+  id: number;
   sid: string;
   user_id: number | null;
   data: string;

@@ -1,4 +1,5 @@
-import type { Db } from '../db.js';
+import type { Db, EventRow } from '../db.js';
+import { toDate } from '../db.js';
 
 export const EVENT_ACTIONS = [
   'login', 'login_failed', 'logout', 'user_write', 'password_set', 'model_created', 'model_updated',
@@ -35,4 +36,64 @@ export async function recordEvent(db: Db, event: NewEvent): Promise<void> {
     client_ip: event.clientIp ?? null,
     created: new Date(),
   });
+}
+
+export interface Event {
+  id: number;
+  action: string;
+  user: Partial<EventUser>;
+  app: string;
+  context: Record<string, unknown>;
+  clientIp: string | null;
+  created: Date;
+}
+
+function toEvent(row: EventRow): Event {
+  return {
+    id: Number(row.id),
+    action: row.action,
+    user: JSON.parse(row.user || '{}'),
+    app: row.app,
+    context: JSON.parse(row.context || '{}'),
+    clientIp: row.client_ip,
+    created: toDate(row.created)!,
+  };
+}
+
+export async function recentEvents(db: Db, userPk: number, limit = 5): Promise<Event[]> {
+  const rows = await db('events').where({ user_pk: userPk }).orderBy([{ column: 'created', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  return rows.map(toEvent);
+}
+
+export interface EventFilter {
+  userPk: number;
+  action?: EventAction;
+  from?: Date;
+  /** Exclusive upper bound. */
+  until?: Date;
+  /** Keyset position (created, id): read older events ('before') or newer ones ('after'). */
+  cursor?: { created: Date; id: number; direction: 'before' | 'after' };
+}
+
+/**
+ * One page of a user's events, newest first, by keyset on (created, id) in either direction.
+ * `older`/`newer` say whether there is more beyond the page on each side.
+ */
+export async function searchEvents(db: Db, filter: EventFilter, pageSize = 50): Promise<{ events: Event[]; older: boolean; newer: boolean }> {
+  const query = db('events').where({ user_pk: filter.userPk });
+  if (filter.action) query.where({ action: filter.action });
+  if (filter.from) query.where('created', '>=', filter.from);
+  if (filter.until) query.where('created', '<', filter.until);
+  const cursor = filter.cursor;
+  const newerFirst = cursor?.direction !== 'after';
+  if (cursor) {
+    const cmp = newerFirst ? '<' : '>';
+    query.where((q) => q.where('created', cmp, cursor.created).orWhere((same) => same.where('created', cursor.created).where('id', cmp, cursor.id)));
+  }
+  const order = newerFirst ? 'desc' : 'asc';
+  const rows = await query.orderBy([{ column: 'created', order }, { column: 'id', order }]).limit(pageSize + 1);
+  const events = rows.slice(0, pageSize).map(toEvent);
+  const more = rows.length > pageSize;
+  if (!newerFirst) events.reverse();
+  return { events, older: newerFirst ? more : true, newer: newerFirst ? Boolean(cursor) : more };
 }

@@ -10,6 +10,13 @@ export class HttpError extends Error {
   }
 }
 
+/** A request the rules refuse (deleting yourself, removing the last administrator), with the reason. */
+export class RuleError extends HttpError {
+  constructor(message: string) {
+    super(422, message);
+  }
+}
+
 export function notFound(_req: Request, _res: Response, next: NextFunction): void {
   next(new HttpError(404, 'There is nothing at this address.'));
 }

@@ -53,7 +53,7 @@ export class KnexSessionStore extends session.Store {
     };
     const write = (sess as { [LOADED]?: boolean })[LOADED]
       ? this.db('sessions').where({ sid }).update(columns)
-      : this.db('sessions').insert({ sid, ...columns, created: now }).onConflict('sid').merge(Object.keys(columns) as never);
+      : this.db('sessions').insert({ sid, ...columns, created: now } as never).onConflict('sid').merge(Object.keys(columns) as never);
     write.then(() => callback?.(), (err) => callback?.(err));
   }
 

@@ -3,7 +3,9 @@ import { createTable, timestamp } from './helpers.js';
 
 export async function up(knex: Knex): Promise<void> {
   await createTable(knex, 'sessions', (t) => {
-    t.string('sid', 128).primary();
+    // A public id for lists and checkboxes; the session id itself never leaves the cookie.
+    t.increments('id');
+    t.string('sid', 128).notNullable().unique();
     t.integer('user_id').unsigned().nullable().references('id').inTable('users').onDelete('CASCADE');
     t.text('data').notNullable();
     t.string('last_ip', 45).nullable();

@@ -36,10 +36,32 @@ document.addEventListener('click', (event) => {
   if (trigger && !trigger.closest('dialog')) opener = trigger;
 });
 
+// Checkbox tables: "Select all", and the action button enabled only while something is selected.
+function syncBulkForms() {
+  document.querySelectorAll('form[data-bulk]').forEach((form) => {
+    const boxes = [...form.querySelectorAll('input[type="checkbox"][name="ids"]')];
+    const checked = boxes.filter((box) => box.checked).length;
+    form.querySelectorAll('[data-bulk-submit]').forEach((button) => { button.disabled = checked === 0; });
+    const all = form.querySelector('[data-select-all]');
+    if (all) {
+      all.checked = boxes.length > 0 && checked === boxes.length;
+      all.indeterminate = checked > 0 && checked < boxes.length;
+    }
+  });
+}
+
+document.addEventListener('change', (event) => {
+  const all = event.target.closest('[data-select-all]');
+  if (all) all.closest('form').querySelectorAll('input[type="checkbox"][name="ids"]').forEach((box) => { box.checked = all.checked; });
+  if (event.target.closest('form[data-bulk]')) syncBulkForms();
+});
+
 document.addEventListener('DOMContentLoaded', () => {
   scheduleDismissals();
+  syncBulkForms();
   new MutationObserver(() => {
     scheduleDismissals();
     syncModal();
+    syncBulkForms();
   }).observe(document.body, { childList: true, subtree: true });
 });

@@ -1,6 +1,182 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../db.js';
-import { isUniqueViolation } from '../../db.js';
+import type { Db, GroupRow } from '../../db.js';
+import { isUniqueViolation, toDate } from '../../db.js';
+import { recordEvent } from '../../events/events.js';
+import { RuleError } from '../../http/errors.js';
+import type { Actor } from '../users/users.js';
+
+export interface Group {
+  id: number;
+  uuid: string;
+  name: string;
+  isSuperuser: boolean;
+  attributes: Record<string, unknown>;
+  created: Date;
+  lastUpdated: Date;
+  /** Present where the query counted them. */
+  members?: number;
+}
+
+export interface GroupFields {
+  name: string;
+  isSuperuser: boolean;
+  attributes: Record<string, unknown>;
+}
+
+function toGroup(row: GroupRow & { members?: number | string }): Group {
+  return {
+    id: row.id,
+    uuid: row.uuid,
+    name: row.name,
+    isSuperuser: Boolean(row.is_superuser),
+    attributes: JSON.parse(row.attributes || '{}'),
+    created: toDate(row.created)!,
+    lastUpdated: toDate(row.last_updated)!,
+    ...(row.members !== undefined ? { members: Number(row.members) } : {}),
+  };
+}
+
+const memberCount = '(select count(*) from group_memberships gm where gm.group_id = `groups`.id) as members';
+
+export async function findGroup(db: Db, id: number): Promise<Group | undefined> {
+  const row = await db('groups').where({ id }).first('*', db.raw(memberCount));
+  return row && toGroup(row);
+}
+
+/** A group by its exact name, or by its id when the text is a number. */
+export async function findGroupByNameOrId(db: Db, text: string): Promise<Group | undefined> {
+  const row = await db('groups').where({ name: text }).first();
+  if (row) return toGroup(row);
+  if (/^\d{1,10}$/.test(text)) return findGroup(db, Number(text));
+  return undefined;
+}
+
+export interface GroupPage {
+  groups: Group[];
+  next: string | null;
+  prev: string | null;
+}
+
+/** Groups by name, a page at a time (keyset on the unique name), with their member counts. */
+export async function listGroups(db: Db, options: { q?: string; page?: string }, pageSize = 50): Promise<GroupPage> {
+  const cursor = /^([ab]):(.+)$/s.exec(options.page ?? '');
+  const backwards = cursor?.[1] === 'b';
+  const query = db('groups').select('*', db.raw(memberCount));
+  if (options.q) query.where('name', '>=', options.q).where('name', '<', `${options.q}\u{10FFFF}`);
+  if (cursor) query.where('name', backwards ? '<' : '>', cursor[2]);
+  const rows = await query.orderBy('name', backwards ? 'desc' : 'asc').limit(pageSize + 1);
+  const more = rows.length > pageSize;
+  const groups = rows.slice(0, pageSize).map(toGroup);
+  if (backwards) groups.reverse();
+  const hasNext = backwards ? true : more;
+  const hasPrev = backwards ? more : Boolean(cursor);
+  return {
+    groups,
+    next: hasNext && groups.length ? `a:${groups[groups.length - 1].name}` : null,
+    prev: hasPrev && groups.length ? `b:${groups[0].name}` : null,
+  };
+}
+
+/** Every group's id and name, for the "add to group" picker. */
+export async function groupChoices(db: Db, limit = 5000): Promise<{ id: number; name: string }[]> {
+  return db('groups').orderBy('name').limit(limit).select('id', 'name');
+}
+
+export async function groupsOfUser(db: Db, userId: number): Promise<Group[]> {
+  const rows = await db('groups')
+    .join('group_memberships', 'group_memberships.group_id', 'groups.id')
+    .where('group_memberships.user_id', userId)
+    .orderBy('groups.name')
+    .select('groups.*', db.raw(memberCount));
+  return rows.map(toGroup);
+}
+
+export async function membersOf(db: Db, groupId: number, limit = 100) {
+  return db('users')
+    .join('group_memberships', 'group_memberships.user_id', 'users.id')
+    .where('group_memberships.group_id', groupId)
+    .orderBy('users.username')
+    .limit(limit)
+    .select('users.id', 'users.username', 'users.name', 'users.is_active');
+}
+
+function modelRef(group: { id: number; name: string }) {
+  return { app: 'roster.directory', model_name: 'group', pk: group.id, name: group.name };
+}
+
+export type GroupSaveResult = { ok: true; group: Group } | { ok: false; field: 'name'; message: string };
+const NAME_TAKEN = { ok: false, field: 'name', message: 'A group with this name exists already' } as const;
+
+export async function createGroup(db: Db, fields: GroupFields, actor: Actor): Promise<GroupSaveResult> {
+  try {
+    return await db.transaction(async (trx) => {
+      const now = new Date();
+      const [id] = await trx('groups').insert({
+        uuid: randomUUID(), name: fields.name, is_superuser: fields.isSuperuser, attributes: JSON.stringify(fields.attributes), created: now, last_updated: now,
+      });
+      const group = (await findGroup(trx, Number(id)))!;
+      await recordEvent(trx, { action: 'model_created', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } });
+      return { ok: true as const, group };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return NAME_TAKEN;
+    throw err;
+  }
+}
+
+/** Saves a group; taking the superuser flag away must leave an active administrator. */
+export async function updateGroup(db: Db, before: Group, fields: GroupFields, actor: Actor): Promise<GroupSaveResult> {
+  try {
+    return await db.transaction(async (trx) => {
+      await trx('groups').where({ id: before.id }).update({
+        name: fields.name, is_superuser: fields.isSuperuser, attributes: JSON.stringify(fields.attributes), last_updated: new Date(),
+      });
+      if (before.isSuperuser && !fields.isSuperuser) await assertAdministratorRemains(trx);
+      const group = (await findGroup(trx, before.id))!;
+      const changed = [
+        ...(before.name !== group.name ? ['name'] : []),
+        ...(before.isSuperuser !== group.isSuperuser ? ['is_superuser'] : []),
+        ...(JSON.stringify(before.attributes) !== JSON.stringify(group.attributes) ? ['attributes'] : []),
+      ];
+      await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), changed } });
+      return { ok: true as const, group };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) return NAME_TAKEN;
+    throw err;
+  }
+}
+
+export async function deleteGroups(db: Db, groups: { id: number; name: string }[], actor: Actor): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('groups').whereIn('id', groups.map((g) => g.id)).delete();
+    await assertAdministratorRemains(trx);
+    for (const group of groups) {
+      await recordEvent(trx, { action: 'model_deleted', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } });
+    }
+  });
+}
+
+/** Adds the user to the group; false when they were a member already. */
+export async function addMembership(db: Db, user: { id: number; username: string }, group: Group, actor: Actor): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const exists = await trx('group_memberships').where({ user_id: user.id, group_id: group.id }).first('user_id');
+    if (exists) return false;
+    await addMember(trx, group.id, user.id);
+    await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), added_user: user.username } });
+    return true;
+  });
+}
+
+export async function removeMemberships(db: Db, user: { id: number; username: string }, groups: { id: number; name: string }[], actor: Actor): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('group_memberships').where({ user_id: user.id }).whereIn('group_id', groups.map((g) => g.id)).delete();
+    await assertAdministratorRemains(trx);
+    for (const group of groups) {
+      await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), removed_user: user.username } });
+    }
+  });
+}
 
 /** The id of the group with this name, creating it when it does not exist. */
 export async function ensureGroup(db: Db, name: string, isSuperuser: boolean): Promise<number> {
@@ -24,12 +200,24 @@ export async function addMember(db: Db, groupId: number, userId: number): Promis
 
 /** Whether some active member of a superuser group can log in with a password. */
 export async function hasUsableSuperuser(db: Db): Promise<boolean> {
-  const row = await db('users')
+  const row = await superusers(db).whereNotNull('users.password').first('users.id');
+  return Boolean(row);
+}
+
+function superusers(db: Db) {
+  return db('users')
     .join('group_memberships', 'group_memberships.user_id', 'users.id')
     .join('groups', 'groups.id', 'group_memberships.group_id')
     .where('groups.is_superuser', true)
-    .where('users.is_active', true)
-    .whereNotNull('users.password')
-    .first('users.id');
-  return Boolean(row);
+    .where('users.is_active', true);
+}
+
+/**
+ * Throws when no active member of a superuser group would be left. Called inside the transaction of
+ * every change that could lock everyone out, after the change, so the change rolls back.
+ */
+export async function assertAdministratorRemains(db: Db): Promise<void> {
+  if (!(await superusers(db).first('users.id'))) {
+    throw new RuleError('This would leave no active administrator: at least one active user must stay in a superuser group.');
+  }
 }

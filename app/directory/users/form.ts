@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import YAML from 'yaml';
+import { ATTRIBUTES_MAX, checkbox, parseAttributes, text } from '../form-fields.js';
 import { DEFAULT_PATH, hasControlChars, pathProblem, USER_TYPES, USERNAME_MAX, type UserType } from './rules.js';
 
 /** The form as typed: what a re-rendered form shows back. */
@@ -25,8 +25,6 @@ export interface UserFields {
   type: UserType;
 }
 
-const ATTRIBUTES_MAX = 64 * 1024;
-
 const schema = Joi.object<UserFormValues>({
   username: Joi.string().trim().required().max(USERNAME_MAX)
     .custom((value: string, helpers) => (hasControlChars(value) ? helpers.error('string.control') : value))
@@ -47,44 +45,6 @@ const schema = Joi.object<UserFormValues>({
   is_active: Joi.boolean(),
   type: Joi.string().valid(...USER_TYPES).messages({ 'any.only': 'Choose internal, external or service account' }),
 }).unknown(true);
-
-/**
- * Parses YAML or JSON (JSON is YAML) into a mapping; tells why not otherwise.
- * Anything that is not a mapping — a list, a string, null — is refused.
- */
-export function parseAttributes(text: string): { value: Record<string, unknown> } | { problem: string } {
-  if (text.trim() === '') return { value: {} };
-  let parsed: unknown;
-  try {
-    parsed = YAML.parse(text, { maxAliasCount: 50, prettyErrors: false });
-  } catch (err) {
-    const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    return { problem: `This is not valid YAML or JSON${line ? ` (line ${line})` : ''}` };
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { problem: 'Attributes must be a mapping of keys to values, such as {"department": "sales"}' };
-  }
-  return { value: JSON.parse(JSON.stringify(parsed)) };
-}
-
-/** The form's text for stored attributes: YAML, or `{}` when empty. */
-export function attributesText(attributes: Record<string, unknown>): string {
-  return Object.keys(attributes).length ? YAML.stringify(attributes) : '{}';
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : Array.isArray(value) ? String(value[value.length - 1] ?? '') : '';
-}
-
-/**
- * The checkbox comes with a hidden "false" before it, so browsers always send a value (the last
- * one wins); a program that leaves the field out keeps the default.
- */
-function checkbox(value: unknown, fallback: boolean): boolean {
-  const last = text(value);
-  if (last === '') return fallback;
-  return ['true', 'on', '1', 'yes'].includes(last.toLowerCase());
-}
 
 export function formValues(body: Record<string, unknown>, defaults: UserFormValues): UserFormValues {
   const has = (key: string) => body[key] !== undefined;
@@ -130,3 +90,5 @@ export function readUserForm(body: Record<string, unknown>, defaults: UserFormVa
     },
   };
 }
+
+export { attributesText, parseAttributes } from '../form-fields.js';

@@ -1,25 +1,16 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { HttpError } from '../../http/errors.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { toast } from '../../http/toast.js';
 import { domId } from '../../http/view-helpers.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
 import { filterQuery, folderTree, parseFilter, searchUsers, sortParam, SORTS } from './list.js';
+import { recentEvents } from '../../events/events.js';
+import { actorOf, loadSubject } from './request.js';
+import { renderTab } from './tabs/tabs.js';
 import { pathProblem } from './rules.js';
-import { createUser, findById, updateUser, usernameTaken, USERNAME_TAKEN, type Actor, type SaveResult, type User } from './users.js';
+import { createUser, updateUser, usernameTaken, USERNAME_TAKEN, type SaveResult, type User } from './users.js';
 
-declare global {
-  namespace Express {
-    interface Request {
-      subject?: User;
-    }
-  }
-}
-
-function actor(req: Request): Actor {
-  return { ...req.user!, ip: req.ip };
-}
 
 function valuesOf(user: User): UserFormValues {
   return {
@@ -30,13 +21,16 @@ function valuesOf(user: User): UserFormValues {
 
 /** The user form, as a modal for htmx or as its own page. */
 function showForm(req: Request, res: Response, locals: { user?: User; values: UserFormValues; errors: UserFormErrors }, status = 200) {
+  const user = locals.user;
   const view = {
     ...locals,
-    title: locals.user ? `Edit ${locals.user.username}` : 'Create user',
-    action: locals.user ? `/directory/users/${locals.user.id}` : '/directory/users',
+    title: user ? `Edit ${user.username}` : 'Create user',
+    action: user ? `/directory/users/${user.id}` : '/directory/users',
     nav: 'users',
+    content: '../directory/users/_form',
+    crumbs: [{ href: '/directory/users', text: 'Users' }, ...(user ? [{ href: `/directory/users/${user.id}`, text: user.username }] : [])],
   };
-  return wantsFragment(req, 'modal') ? res.fragment('directory/users/_modal', view, status) : res.page('directory/users/form', view, status);
+  return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view, status) : res.page('shared/form-page', view, status);
 }
 
 export function userRoutes(db: Knex): Router {
@@ -54,12 +48,7 @@ export function userRoutes(db: Knex): Router {
     return form.errors;
   }
 
-  router.param('userId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
-    const user = /^\d{1,10}$/.test(id) ? await findById(db, Number(id)) : undefined;
-    if (!user) return next(new HttpError(404, 'There is no such user. It may have been deleted.'));
-    req.subject = user;
-    next();
-  });
+  router.param('userId', loadSubject(db));
 
   router.get('/directory/users', async (req, res) => {
     const filter = parseFilter(req.query);
@@ -76,7 +65,7 @@ export function userRoutes(db: Knex): Router {
 
   router.post('/directory/users', async (req, res) => {
     const form = readUserForm(req.body);
-    const saved = form.fields && await createUser(db, form.fields, actor(req));
+    const saved = form.fields && await createUser(db, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
       return showForm(req, res, { values: form.values, errors: await allErrors(form, saved) }, 422);
     }
@@ -91,7 +80,7 @@ export function userRoutes(db: Knex): Router {
 
   router.get('/directory/users/:userId', async (req, res) => {
     const user = req.subject!;
-    await res.page('directory/users/show', { title: user.username, nav: 'users', user, attributes: attributesText(user.attributes) });
+    await renderTab(req, res, 'overview', { attributes: attributesText(user.attributes), recentEvents: await recentEvents(db, user.id) });
   });
 
   router.get('/directory/users/:userId/edit', async (req, res) => {
@@ -105,7 +94,7 @@ export function userRoutes(db: Knex): Router {
       form.errors.is_active = 'You cannot deactivate your own account';
       delete form.fields;
     }
-    const saved = form.fields && await updateUser(db, before, form.fields, actor(req));
+    const saved = form.fields && await updateUser(db, before, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
       return showForm(req, res, { user: before, values: form.values, errors: await allErrors(form, saved, before.id) }, 422);
     }

@@ -3,6 +3,8 @@ import type { Db, UserRow } from '../../db.js';
 import { toDate } from '../../db.js';
 import { isUniqueViolation } from '../../db.js';
 import { recordEvent } from '../../events/events.js';
+import { RuleError } from '../../http/errors.js';
+import { assertAdministratorRemains } from '../groups/groups.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
 
@@ -206,4 +208,61 @@ export interface Actor {
 
 function modelRef(user: User) {
   return { app: 'roster.directory', model_name: 'user', pk: user.id, name: user.username };
+}
+
+/**
+ * Deactivates (ending every session at once) or activates a user. Nobody deactivates themselves,
+ * and an active administrator must remain.
+ */
+export async function setActive(db: Db, user: User, active: boolean, actor: Actor): Promise<void> {
+  if (!active && user.id === actor.id) throw new RuleError('You cannot deactivate your own account.');
+  await db.transaction(async (trx) => {
+    await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
+    if (!active) {
+      await trx('sessions').where({ user_id: user.id }).delete();
+      await assertAdministratorRemains(trx);
+    }
+    await recordEvent(trx, {
+      action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip,
+      context: { model: modelRef(user), changed: ['is_active'], is_active: active },
+    });
+  });
+}
+
+/** How many rows of each kind go with each user, for a delete review. One query per kind. */
+export async function dependents(db: Db, userIds: number[], withEvents: boolean) {
+  const countBy = async (table: 'sessions' | 'group_memberships' | 'events', column: 'user_id' | 'user_pk') => {
+    const rows: { id: number; n: number | string }[] = await db(table).whereIn(column, userIds).groupBy(column).select(`${column} as id`).count({ n: '*' });
+    return new Map(rows.map((r) => [Number(r.id), Number(r.n)]));
+  };
+  const [sessions, memberships, events] = await Promise.all([
+    countBy('sessions', 'user_id'), countBy('group_memberships', 'user_id'), withEvents ? countBy('events', 'user_pk') : new Map<number, number>(),
+  ]);
+  return (id: number) => ({ sessions: sessions.get(id) ?? 0, memberships: memberships.get(id) ?? 0, events: events.get(id) ?? 0 });
+}
+
+/**
+ * Deletes users in one transaction. Their sessions, memberships and recovery tokens go with them
+ * (foreign keys cascade); their events too when the setting says so. One model_deleted event each.
+ */
+export async function deleteUsers(db: Db, users: User[], actor: Actor, options: { deleteEvents: boolean }): Promise<void> {
+  if (users.some((u) => u.id === actor.id)) throw new RuleError('You cannot delete your own account.');
+  const ids = users.map((u) => u.id);
+  await db.transaction(async (trx) => {
+    await trx('users').whereIn('id', ids).delete();
+    if (options.deleteEvents) await trx('events').whereIn('user_pk', ids).delete();
+    await assertAdministratorRemains(trx);
+    for (const user of users) {
+      await recordEvent(trx, {
+        action: 'model_deleted', user: actor, app: 'roster.directory', clientIp: actor.ip,
+        context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
+      });
+    }
+  });
+}
+
+export async function findByIds(db: Db, ids: number[]): Promise<User[]> {
+  if (!ids.length) return [];
+  const rows = await db('users').whereIn('id', ids).orderBy('username');
+  return rows.map(toUser);
 }

@@ -1,0 +1,137 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import Joi from 'joi';
+import type { Knex } from 'knex';
+import { bulkRoute } from '../../http/bulk.js';
+import { HttpError } from '../../http/errors.js';
+import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { toast } from '../../http/toast.js';
+import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
+import { actorOf } from '../users/request.js';
+import { createGroup, deleteGroups, findGroup, listGroups, membersOf, updateGroup, type Group, type GroupFields } from './groups.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      group?: Group;
+    }
+  }
+}
+
+interface GroupFormValues { name: string; is_superuser: boolean; attributes: string }
+type GroupFormErrors = Partial<Record<keyof GroupFormValues, string>>;
+
+const nameSchema = Joi.string().trim().required().max(150)
+  .messages({ 'string.empty': 'Enter a name', 'any.required': 'Enter a name', 'string.max': 'Use at most 150 characters' });
+
+function readGroupForm(body: Record<string, unknown> = {}, defaults: GroupFormValues) {
+  const values: GroupFormValues = {
+    name: body.name !== undefined ? text(body.name) : defaults.name,
+    is_superuser: checkbox(body.is_superuser, defaults.is_superuser),
+    attributes: body.attributes !== undefined ? text(body.attributes) : defaults.attributes,
+  };
+  const errors: GroupFormErrors = {};
+  const name = nameSchema.validate(values.name);
+  if (name.error) errors.name = name.error.details[0].message;
+  const attributes = parseAttributes(values.attributes);
+  if ('problem' in attributes) errors.attributes = attributes.problem;
+  const fields: GroupFields | undefined = Object.keys(errors).length || 'problem' in attributes
+    ? undefined
+    : { name: name.value, isSuperuser: values.is_superuser, attributes: attributes.value };
+  return { values, errors, fields };
+}
+
+const valuesOf = (g: Group): GroupFormValues => ({ name: g.name, is_superuser: g.isSuperuser, attributes: attributesText(g.attributes) });
+
+function showForm(req: Request, res: Response, locals: { group?: Group; values: GroupFormValues; errors: GroupFormErrors }, status = 200) {
+  const group = locals.group;
+  const view = {
+    ...locals,
+    title: group ? `Edit ${group.name}` : 'Create group',
+    action: group ? `/directory/groups/${group.id}` : '/directory/groups',
+    nav: 'groups',
+    content: '../directory/groups/_form',
+    crumbs: [{ href: '/directory/groups', text: 'Groups' }, ...(group ? [{ href: `/directory/groups/${group.id}`, text: group.name }] : [])],
+  };
+  return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view, status) : res.page('shared/form-page', view, status);
+}
+
+/** Directory > Groups: list, create, edit, delete; superuser groups make administrators. */
+export function groupRoutes(db: Knex): Router {
+  const router = Router();
+
+  bulkRoute(router, '/directory/groups/delete', {
+    verb: 'Delete',
+    noun: ['group', 'groups'],
+    changedEvent: 'groups-changed',
+    back: () => '/directory/groups',
+    load: async (_req, ids) => {
+      const groups = await Promise.all(ids.filter((id) => /^\d{1,10}$/.test(id)).slice(0, 200).map((id) => findGroup(db, Number(id))));
+      return groups.filter((g): g is Group => Boolean(g)).map((g) => ({
+        id: g.id, label: g.name, details: [`${g.members} ${g.members === 1 ? 'member' : 'members'}`, ...(g.isSuperuser ? ['superuser group'] : [])],
+      }));
+    },
+    warning: () => 'The members stay; only their membership in these groups ends.',
+    apply: async (req, items) => {
+      await deleteGroups(db, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
+      return items.length === 1 ? `Group ${items[0].label} deleted.` : `${items.length} groups deleted.`;
+    },
+  });
+
+  router.param('groupId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
+    const group = /^\d{1,10}$/.test(id) ? await findGroup(db, Number(id)) : undefined;
+    if (!group) return next(new HttpError(404, 'There is no such group. It may have been deleted.'));
+    req.group = group;
+    next();
+  });
+
+  router.get('/directory/groups', async (req, res) => {
+    const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 150) : '';
+    const page = await listGroups(db, { q, page: typeof req.query.page === 'string' ? req.query.page : undefined });
+    const locals = { title: 'Groups', nav: 'groups', q, page };
+    if (wantsFragment(req, 'groups-table')) return res.fragment('directory/groups/_table', locals);
+    await res.page('directory/groups/index', locals);
+  });
+
+  router.get('/directory/groups/new', (req, res) =>
+    showForm(req, res, { values: { name: '', is_superuser: false, attributes: '{}' }, errors: {} }));
+
+  router.post('/directory/groups', async (req, res) => {
+    const form = readGroupForm(req.body, { name: '', is_superuser: false, attributes: '{}' });
+    const saved = form.fields && await createGroup(db, form.fields, actorOf(req));
+    if (!saved || !saved.ok) {
+      return showForm(req, res, { values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
+    }
+    toast(req, `Group ${saved.group.name} created.`, { link: { href: `/directory/groups/${saved.group.id}`, text: 'Open group' } });
+    if (wantsFragment(req, 'modal')) return closeModal(res).set('HX-Trigger', 'groups-changed').fragment('shared/_empty');
+    res.redirect(303, '/directory/groups');
+  });
+
+  router.get('/directory/groups/:groupId', async (req, res) => {
+    const group = req.group!;
+    await res.page('directory/groups/show', {
+      title: group.name, nav: 'groups', group, attributes: attributesText(group.attributes), members: await membersOf(db, group.id),
+    });
+  });
+
+  router.get('/directory/groups/:groupId/edit', (req, res) => showForm(req, res, { group: req.group, values: valuesOf(req.group!), errors: {} }));
+
+  router.post('/directory/groups/:groupId', async (req, res) => {
+    const before = req.group!;
+    const form = readGroupForm(req.body, valuesOf(before));
+    let saved;
+    try {
+      saved = form.fields && await updateGroup(db, before, form.fields, actorOf(req));
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 422) throw err;
+      return showForm(req, res, { group: before, values: form.values, errors: { ...form.errors, is_superuser: err.message } }, 422);
+    }
+    if (!saved || !saved.ok) {
+      return showForm(req, res, { group: before, values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
+    }
+    toast(req, `Group ${saved.group.name} saved.`);
+    if (wantsFragment(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
+    res.redirect(303, `/directory/groups/${before.id}`);
+  });
+
+  return router;
+}

@@ -1,0 +1,84 @@
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import type { Config } from '../../config.js';
+import { bulkRoute } from '../../http/bulk.js';
+import { RuleError } from '../../http/errors.js';
+import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { toast } from '../../http/toast.js';
+import { checkbox } from '../form-fields.js';
+import { actorOf, loadSubject } from './request.js';
+import { deleteUsers, dependents, findByIds, setActive } from './users.js';
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** Deactivate / activate (review, then Update) and delete users (select, review, Delete). */
+export function lifecycleRoutes(config: Config, db: Knex): Router {
+  const router = Router();
+  router.param('userId', loadSubject(db));
+
+  bulkRoute(router, '/directory/users/delete', {
+    verb: 'Delete',
+    noun: ['user', 'users'],
+    changedEvent: 'users-changed',
+    back: () => '/directory/users',
+    load: async (req, ids) => {
+      const users = await findByIds(db, ids.filter((id) => /^\d{1,10}$/.test(id)).map(Number));
+      const counts = await dependents(db, users.map((u) => u.id), config.deleteUserEvents);
+      return users.map((u) => {
+        const c = counts(u.id);
+        return {
+          id: u.id,
+          label: u.name ? `${u.username} (${u.name})` : u.username,
+          details: [
+            plural(c.sessions, 'session', 'sessions'),
+            plural(c.memberships, 'group membership', 'group memberships'),
+            ...(config.deleteUserEvents ? [plural(c.events, 'event', 'events')] : []),
+            ...(u.id === req.user!.id ? ['this is you'] : []),
+          ],
+        };
+      });
+    },
+    warning: (req, items) => (items.some((i) => Number(i.id) === req.user!.id)
+      ? 'You cannot delete your own account: remove yourself from the selection.'
+      : 'Deleting cannot be undone. To keep a user’s data, deactivate them instead.'),
+    apply: async (req, items) => {
+      const users = await findByIds(db, items.map((i) => Number(i.id)));
+      await deleteUsers(db, users, actorOf(req), { deleteEvents: config.deleteUserEvents });
+      return users.length === 1 ? `User ${users[0].username} deleted.` : `${users.length} users deleted.`;
+    },
+  });
+
+  router.get('/directory/users/:userId/activation', async (req, res) => {
+    const user = req.subject!;
+    const sessions = (await dependents(db, [user.id], false))(user.id).sessions;
+    const view = {
+      title: `${user.isActive ? 'Deactivate' : 'Activate'} ${user.username}?`, nav: 'users', user, sessions, error: null,
+      content: '../directory/users/_activation', crumbs: [{ href: `/directory/users/${user.id}`, text: user.username }],
+    };
+    await (wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view) : res.page('shared/form-page', view));
+  });
+
+  router.post('/directory/users/:userId/activation', async (req, res) => {
+    const user = req.subject!;
+    const active = checkbox(req.body?.is_active, !user.isActive);
+    try {
+      await setActive(db, user, active, actorOf(req));
+    } catch (err) {
+      if (!(err instanceof RuleError)) throw err;
+      const view = {
+        title: `Deactivate ${user.username}?`, nav: 'users', user, sessions: 0, error: err.message,
+        content: '../directory/users/_activation', crumbs: [{ href: `/directory/users/${user.id}`, text: user.username }],
+      };
+      return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view, 422) : res.page('shared/form-page', view, 422);
+    }
+    toast(req, active ? `${user.username} activated: they can log in again.` : `${user.username} deactivated: their sessions ended and login is blocked.`);
+    if (wantsFragment(req, 'modal')) {
+      const from = new URL(req.get('HX-Current-URL') ?? '/', 'http://x').pathname;
+      if (from === '/directory/users') return closeModal(res).set('HX-Trigger', 'users-changed').fragment('shared/_empty');
+      return res.set('HX-Refresh', 'true').status(204).end();
+    }
+    res.redirect(303, `/directory/users/${user.id}`);
+  });
+
+  return router;
+}

@@ -1,0 +1,28 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Knex } from 'knex';
+import { HttpError } from '../../http/errors.js';
+import { findById, type Actor, type User } from './users.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The user a /directory/users/:userId URL is about. */
+      subject?: User;
+    }
+  }
+}
+
+/** router.param('userId', …) for every router under /directory/users/:userId: loads the user or 404s. */
+export function loadSubject(db: Knex) {
+  return async (req: Request, _res: Response, next: NextFunction, id: string): Promise<void> => {
+    const user = /^\d{1,10}$/.test(id) ? await findById(db, Number(id)) : undefined;
+    if (!user) return next(new HttpError(404, 'There is no such user. It may have been deleted.'));
+    req.subject = user;
+    next();
+  };
+}
+
+/** The signed-in administrator and their client IP, as events record them. */
+export function actorOf(req: Request): Actor {
+  return { ...req.user!, ip: req.ip };
+}

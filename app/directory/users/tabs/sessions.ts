@@ -1,0 +1,92 @@
+import { Router, type Request } from 'express';
+import type { Knex } from 'knex';
+import { UAParser } from 'ua-parser-js';
+import { toDate } from '../../../db.js';
+import { recordEvent } from '../../../events/events.js';
+import { bulkRoute, type BulkItem } from '../../../http/bulk.js';
+import { formatDateTime } from '../../../http/view-helpers.js';
+import { loadSubject } from '../request.js';
+import { renderTab, tabUrl } from './tabs.js';
+
+export interface SessionInfo {
+  id: number;
+  device: string;
+  ip: string | null;
+  created: Date;
+  lastUsed: Date;
+  expires: Date;
+  /** The session of the administrator looking at the list. */
+  current: boolean;
+}
+
+/** "Firefox 130 on Linux", from a user agent string. */
+export function describeAgent(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown device';
+  const { browser, os, device } = new UAParser(userAgent).getResult();
+  const name = browser.name ? `${browser.name}${browser.major ? ` ${browser.major}` : ''}` : 'Unknown browser';
+  const system = [device.vendor, device.model].filter(Boolean).join(' ') || os.name;
+  return system ? `${name} on ${system}` : name;
+}
+
+export async function listSessions(db: Knex, userId: number, currentSid?: string): Promise<SessionInfo[]> {
+  const rows = await db('sessions')
+    .where({ user_id: userId })
+    .where('expires', '>', new Date())
+    .orderBy('last_used', 'desc')
+    .select('id', 'sid', 'last_ip', 'last_user_agent', 'created', 'last_used', 'expires');
+  return rows.map((row) => ({
+    id: row.id,
+    device: describeAgent(row.last_user_agent),
+    ip: row.last_ip,
+    created: toDate(row.created)!,
+    lastUsed: toDate(row.last_used)!,
+    expires: toDate(row.expires)!,
+    current: row.sid === currentSid,
+  }));
+}
+
+const ID = /^\d{1,12}$/;
+
+/** The Sessions tab: the user's active sessions; deleting them ends them at their next request. */
+export function sessionsTab(db: Knex): Router {
+  const router = Router();
+  router.param('userId', loadSubject(db));
+
+  router.get('/directory/users/:userId/sessions', async (req, res) => {
+    const sessions = await listSessions(db, req.subject!.id, req.sessionID);
+    await renderTab(req, res, 'sessions', { sessions });
+  });
+
+  const selected = async (req: Request, ids: string[]) => {
+    const sessions = await listSessions(db, req.subject!.id, req.sessionID);
+    const wanted = new Set(ids.filter((id) => ID.test(id)).map(Number));
+    return sessions.filter((s) => wanted.has(s.id));
+  };
+
+  bulkRoute(router, '/directory/users/:userId/sessions/delete', {
+    verb: 'Delete',
+    noun: ['session', 'sessions'],
+    changedEvent: 'tab-changed',
+    back: (req) => tabUrl(req.subject!, 'sessions'),
+    load: async (req, ids): Promise<BulkItem[]> => (await selected(req, ids)).map((s) => ({
+      id: s.id,
+      label: s.device,
+      details: [s.ip ?? 'unknown IP', `last used ${formatDateTime(s.lastUsed)}`, ...(s.current ? ['your current session'] : [])],
+    })),
+    warning: (req, items) => (items.some((i) => i.details?.includes('your current session'))
+      ? 'This includes the session you are using now: you will be logged out.' : undefined),
+    apply: async (req, items) => {
+      const user = req.subject!;
+      await db.transaction(async (trx) => {
+        const deleted = await trx('sessions').where({ user_id: user.id }).whereIn('id', items.map((i) => Number(i.id))).delete();
+        await recordEvent(trx, {
+          action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
+          context: { model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted} of ${user.username}` }, user: user.username, count: deleted },
+        });
+      });
+      return `${items.length === 1 ? '1 session' : `${items.length} sessions`} of ${user.username} ended.`;
+    },
+  });
+
+  return router;
+}
