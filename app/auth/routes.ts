@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { recordEvent } from '../events/events.js';
+import { markSeen } from '../http/sessions.js';
 import { toast } from '../http/toast.js';
 import { authenticate } from './login.js';
 import { loginRateLimits } from './rate-limit.js';
@@ -36,6 +37,7 @@ export function authRoutes(config: Config, db: Knex): Router {
     }
     await regenerate(req);
     req.session.userId = result.userId;
+    markSeen(req);
     res.redirect(303, next ?? '/');
   });
 

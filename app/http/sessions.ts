@@ -26,16 +26,17 @@ export function sessions(config: Config, db: Knex, secret: string) {
   });
 }
 
+/** Records where and when the session was seen; the store copies it into the row's columns. */
+export function markSeen(req: Request): void {
+  req.session.seen = { ip: req.ip ?? '', ua: (req.get('User-Agent') ?? '').slice(0, 512), at: Date.now() };
+}
+
 /** Keeps the session row's IP, user agent and last-used time current for signed-in sessions. */
 export function trackActivity(req: Request, _res: Response, next: NextFunction): void {
-  if (req.session?.userId) {
-    const ip = req.ip ?? '';
-    const ua = (req.get('User-Agent') ?? '').slice(0, 512);
-    const seen = req.session.seen;
-    const now = Date.now();
-    if (!seen || seen.ip !== ip || seen.ua !== ua || now - seen.at > SEEN_EVERY_MS) {
-      req.session.seen = { ip, ua, at: now };
-    }
+  const seen = req.session?.seen;
+  if (req.session?.userId && (!seen || seen.ip !== req.ip || seen.ua !== (req.get('User-Agent') ?? '').slice(0, 512)
+    || Date.now() - seen.at > SEEN_EVERY_MS)) {
+    markSeen(req);
   }
   next();
 }

@@ -1,15 +1,10 @@
 // Roster's only script besides htmx: small enhancements. Every page works without it.
 document.documentElement.classList.add('js');
 
-// Toasts: a close button; plain success and info messages leave by themselves after a while
-// (errors and messages with a link stay until dismissed).
-function scheduleDismissals() {
-  document.querySelectorAll('#toasts .toast:not([data-scheduled])').forEach((toast) => {
-    toast.dataset.scheduled = 'true';
-    if (toast.classList.contains('toast-error') || toast.querySelector('a')) return;
-    setTimeout(() => toast.remove(), 8000);
-  });
-}
+// Toasts: a close button. Plain confirmations fade out by CSS; once faded they are removed.
+document.addEventListener('animationend', (event) => {
+  if (event.target.classList?.contains('toast-auto')) event.target.remove();
+});
 
 // Modals: htmx puts a <dialog> into #modal; it opens as a real modal (focus trapped, Esc closes)
 // and focus returns to what opened it once it is gone.
@@ -57,10 +52,8 @@ document.addEventListener('change', (event) => {
 });
 
 document.addEventListener('DOMContentLoaded', () => {
-  scheduleDismissals();
   syncBulkForms();
   new MutationObserver(() => {
-    scheduleDismissals();
     syncModal();
     syncBulkForms();
   }).observe(document.body, { childList: true, subtree: true });

@@ -60,6 +60,8 @@ export async function checkAccessibility(page: Page): Promise<void> {
     }
   } finally {
     await scratch.close();
+    // The page under test is the visible tab again (hidden tabs pause CSS animations).
+    await page.bringToFront();
   }
 }
 

@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { ensureGroup } from '../../app/directory/groups/groups.js';
+import { insertUser } from '../../app/directory/users/users.js';
+import { createUser, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
+import { landed, launchBrowser, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+
+describe('browser: sessions, memberships, deactivation and deletion through reviews', function () {
+  this.timeout(120_000);
+  let t: TestApp;
+  let server: Awaited<ReturnType<typeof serve>>;
+  let browser: Browser;
+
+  before(async () => {
+    t = await testApp();
+    await createUser(t.db, { username: 'akadmin', admin: true, path: 'admins' });
+    await ensureGroup(t.db, 'Engineering', false);
+    server = await serve(t.app);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+
+  async function signIn(page: Page, username: string): Promise<void> {
+    await visit(page, `${server.baseUrl}/login`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL((url) => url.pathname !== '/login');
+  }
+
+  /** The review is a modal with JavaScript and a page without; either way it has this button. */
+  async function confirm(page: Page, js: JsMode, button: string): Promise<void> {
+    const scope = js === 'on' ? page.locator('dialog.modal') : page.locator('main');
+    await scope.getByRole('button', { name: button, exact: true }).waitFor();
+    await landed(page);
+    await scope.getByRole('button', { name: button, exact: true }).click();
+  }
+
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`ends a session, adds and removes a group, deactivates and activates a user (JavaScript ${js})`, async () => {
+      const username = `member-${js}`;
+      const userId = await createUser(t.db, { username });
+      const userContext = await newContext(browser, 'on');
+      const userPage = await userContext.newPage();
+      const context = await newContext(browser, js);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await signIn(userPage, username);
+        await signIn(page, 'akadmin');
+
+        // Sessions: select the user's session, review, delete; their browser is logged out.
+        await visit(page, `${server.baseUrl}/directory/users/${userId}/sessions`);
+        await page.locator('input[name="ids"]').first().check();
+        await page.getByRole('button', { name: 'Delete', exact: true }).last().click();
+        await confirm(page, js, 'Delete');
+        await page.getByText(`1 session of ${username} ended.`).waitFor();
+        await page.getByText(`${username} has no active sessions.`).waitFor();
+        await landed(page);
+        await userPage.reload();
+        expect(new URL(userPage.url()).pathname).to.equal('/login');
+
+        // Groups: add by name, then remove through the review.
+        await page.getByRole('link', { name: 'Groups', exact: true }).last().click();
+        await page.getByLabel(`Add ${username} to a group`).fill('Engineering');
+        await page.getByRole('button', { name: 'Add', exact: true }).click();
+        await page.getByText(`${username} added to Engineering.`).waitFor();
+        await page.getByRole('cell', { name: 'Engineering', exact: true }).waitFor();
+        await landed(page);
+        await page.getByLabel('Select Engineering').check();
+        await page.getByRole('button', { name: 'Remove', exact: true }).click();
+        await confirm(page, js, 'Remove');
+        await page.getByText(`${username} is in no group.`).waitFor();
+        await landed(page);
+
+        // Deactivate, then activate, through the review.
+        await page.getByRole('link', { name: 'Deactivate' }).click();
+        await confirm(page, js, 'Update');
+        await page.locator('#toasts').getByText(`${username} deactivated`).waitFor();
+        await page.getByRole('link', { name: 'Activate' }).waitFor();
+        await landed(page);
+        await page.getByRole('link', { name: 'Activate' }).click();
+        await confirm(page, js, 'Update');
+        await page.locator('#toasts').getByText(`${username} activated`).waitFor();
+        await page.getByRole('link', { name: 'Deactivate' }).waitFor();
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+        await userContext.close();
+      }
+    });
+
+    it(`bulk deletes users from the list through the review (JavaScript ${js})`, async () => {
+      for (const n of [1, 2, 3]) await insertUser(t.db, { username: `doomed-${js}-${n}`, path: `doomed-${js}` });
+      const context = await newContext(browser, js);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await signIn(page, 'akadmin');
+        await visit(page, `${server.baseUrl}/directory/users?path=doomed-${js}`);
+        if (js === 'on') {
+          expect(await page.getByRole('button', { name: 'Delete', exact: true }).isDisabled()).to.equal(true);
+          await page.getByLabel('Select all').check();
+        } else {
+          for (const n of [1, 2, 3]) await page.getByLabel(`Select doomed-${js}-${n}`).check();
+        }
+        await page.getByRole('button', { name: 'Delete', exact: true }).click();
+        const scope = js === 'on' ? page.locator('dialog.modal') : page.locator('main');
+        await scope.getByText('Delete 3 users?').waitFor();
+        await confirm(page, js, 'Delete');
+        await page.getByText('3 users deleted.').waitFor();
+        await page.getByText('No users in this folder.').waitFor();
+        expect(await page.getByRole('link', { name: `doomed-${js}-1`, exact: true }).count()).to.equal(0);
+        expect(await t.db('users').where('username', 'like', `doomed-${js}-%`).first()).to.equal(undefined);
+        await landed(page);
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});
