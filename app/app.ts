@@ -23,6 +23,7 @@ import { securityHeaders } from './http/security.js';
 import { sessions, trackActivity } from './http/sessions.js';
 import { viewHelpers } from './http/view-helpers.js';
 import { meRoutes } from './me/routes.js';
+import { recoveryAdminRoutes } from './recovery/admin-routes.js';
 import { recoveryRoutes } from './recovery/routes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,7 +70,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(meRoutes());
   app.use(['/directory', '/applications'], requireAdmin);
   app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db));
-  app.use(groupRoutes(db));
+  app.use(groupRoutes(db), recoveryAdminRoutes(config, db));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -7,19 +7,37 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/**
- * Creates a single-use link token for the user and returns it; only its hash is stored.
- * Older unused tokens of the user stop working.
- */
-export async function createRecoveryToken(db: Db, userId: number, ttlMs: number): Promise<{ token: string; expires: Date }> {
+export interface IssuedToken {
+  id: number;
+  token: string;
+  expires: Date;
+}
+
+/** Stores a new single-use token for the user (only its hash) and returns the token itself. */
+export async function issueRecoveryToken(db: Db, userId: number, ttlMs: number): Promise<IssuedToken> {
   const token = randomBytes(32).toString('base64url');
   const now = new Date();
   const expires = new Date(now.getTime() + ttlMs);
-  await db.transaction(async (trx) => {
-    await trx('recovery_tokens').where({ user_id: userId }).whereNull('used_at').delete();
-    await trx('recovery_tokens').insert({ user_id: userId, token_hash: hashToken(token), expires, created: now });
+  const [id] = await db('recovery_tokens').insert({ user_id: userId, token_hash: hashToken(token), expires, created: now });
+  return { id: Number(id), token, expires };
+}
+
+/** A new link makes the user's older unused links stop working. */
+export async function revokeOtherTokens(db: Db, userId: number, keepId: number): Promise<void> {
+  await db('recovery_tokens').where({ user_id: userId }).whereNull('used_at').whereNot({ id: keepId }).delete();
+}
+
+export async function deleteToken(db: Db, id: number): Promise<void> {
+  await db('recovery_tokens').where({ id }).delete();
+}
+
+/** Issues a token and revokes the older ones at once. */
+export async function createRecoveryToken(db: Db, userId: number, ttlMs: number): Promise<IssuedToken> {
+  return db.transaction(async (trx) => {
+    const issued = await issueRecoveryToken(trx, userId, ttlMs);
+    await revokeOtherTokens(trx, userId, issued.id);
+    return issued;
   });
-  return { token, expires };
 }
 
 export interface ValidToken {

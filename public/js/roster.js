@@ -23,7 +23,20 @@ function syncModal() {
   }
 }
 
+async function copy(button) {
+  const field = document.querySelector(button.dataset.copy);
+  field.select();
+  try {
+    await navigator.clipboard.writeText(field.value);
+  } catch {
+    document.execCommand('copy');
+  }
+  button.textContent = 'Copied';
+}
+
 document.addEventListener('click', (event) => {
+  const copyButton = event.target.closest('[data-copy]');
+  if (copyButton) copy(copyButton);
   const close = event.target.closest('[data-dismiss-toast]');
   if (close) close.closest('.toast')?.remove();
   if (event.target.closest('[data-close-modal]')) event.target.closest('dialog')?.close();

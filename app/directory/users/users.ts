@@ -112,12 +112,14 @@ export async function insertUser(db: Db, user: NewUser): Promise<number> {
   return Number(id);
 }
 
-/** Sets a new password hash and ends every session of the user, in one transaction. */
-export async function setPassword(db: Db, userId: number, passwordHash: string): Promise<void> {
+/** Sets a new password hash and ends the user's sessions (but the one given), in one transaction. */
+export async function setPassword(db: Db, userId: number, passwordHash: string, keepSid?: string): Promise<void> {
   await db.transaction(async (trx) => {
     const now = new Date();
     await trx('users').where({ id: userId }).update({ password: passwordHash, password_change_date: now, last_updated: now });
-    await trx('sessions').where({ user_id: userId }).delete();
+    const sessions = trx('sessions').where({ user_id: userId });
+    if (keepSid) sessions.whereNot({ sid: keepSid });
+    await sessions.delete();
   });
 }
 
