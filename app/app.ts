@@ -24,6 +24,10 @@ import { sessions, trackActivity } from './http/sessions.js';
 import { viewHelpers } from './http/view-helpers.js';
 import { meRoutes } from './me/routes.js';
 import { recoveryAdminRoutes } from './recovery/admin-routes.js';
+import { applicationRoutes } from './oauth/application-routes.js';
+import { interactionRoutes, OAUTH_PATH, oauthServer } from './oauth/routes.js';
+import { consentsTab } from './directory/users/tabs/consents.js';
+import { tokensTab } from './directory/users/tabs/tokens.js';
 import { recoveryRoutes } from './recovery/routes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,6 +59,8 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   }));
   app.use(securityHeaders(config));
   app.use(healthRoutes(db));
+  const oauth = oauthServer(config, db, sessionSecret);
+  app.use(OAUTH_PATH, oauth.endpoints);
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: config.env === 'production' ? '1d' : 0 }));
   app.get('/assets/htmx.min.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
 
@@ -69,8 +75,9 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(recoveryRoutes(config, db));
   app.use(meRoutes());
   app.use(['/directory', '/applications'], requireAdmin);
-  app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db));
-  app.use(groupRoutes(db), recoveryAdminRoutes(config, db));
+  app.use(interactionRoutes(config, db, oauth));
+  app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db));
+  app.use(groupRoutes(db), recoveryAdminRoutes(config, db), applicationRoutes(config, db));
 
   app.use(notFound);
   app.use(errorHandler(logger));

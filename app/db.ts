@@ -72,8 +72,47 @@ export interface RecoveryTokenRow {
   created: Date | number;
 }
 
+export interface ApplicationRow {
+  id: number;
+  name: string;
+  slug: string;
+  client_id: string;
+  client_secret_hash: string;
+  redirect_uris: string;
+  consent_mode: string;
+  created: Date | number;
+  last_updated: Date | number;
+}
+
+export interface ConsentRow {
+  id: number;
+  user_id: number;
+  application_id: number;
+  grant_id: string;
+  scopes: string;
+  created: Date | number;
+  expires: Date | number;
+}
+
+export interface OauthArtifactRow {
+  id: string;
+  kind: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_id: number | null;
+  application_id: number | null;
+  expires: Date | number | null;
+  consumed: Date | number | null;
+  created: Date | number;
+}
+
 declare module 'knex/types/tables.js' {
   interface Tables {
+    applications: ApplicationRow;
+    consents: ConsentRow;
+    oauth_artifacts: OauthArtifactRow;
+    oauth_keys: { kid: string; jwk: string; created: Date | number };
     users: UserRow;
     groups: GroupRow;
     group_memberships: MembershipRow;

@@ -1,7 +1,11 @@
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 
-/** Security headers. The CSP allows no inline script and no eval: the little JS there is lives in files. */
+/**
+ * Security headers. The CSP allows no inline script and no eval: the little JS there is lives in
+ * files. It sets no form-action: a login or consent form must be able to end in a redirect to an
+ * application's redirect URI, which Chromium checks against form-action too.
+ */
 export function securityHeaders(config: Config) {
   const https = config.publicUrl.startsWith('https:');
   return helmet({
@@ -14,7 +18,6 @@ export function securityHeaders(config: Config) {
         imgSrc: ["'self'", 'data:'],
         fontSrc: ["'self'"],
         connectSrc: ["'self'"],
-        formAction: ["'self'"],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
         objectSrc: ["'none'"],

@@ -4,6 +4,7 @@ import * as groups from './20261127_02_groups.js';
 import * as sessions from './20261127_03_sessions.js';
 import * as events from './20261127_04_events.js';
 import * as recoveryTokens from './20261127_05_recovery_tokens.js';
+import * as oauth from './20261127_06_oauth.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261127_03_sessions': sessions,
   '20261127_04_events': events,
   '20261127_05_recovery_tokens': recoveryTokens,
+  '20261127_06_oauth': oauth,
 };

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import supertest from 'supertest';
@@ -37,12 +37,12 @@ export async function testApp(env: Record<string, string> = {}): Promise<TestApp
 }
 
 /** Serves an app on a random local port (for browsers and multi-instance tests). */
-export async function serve(app: TestApp['app']): Promise<{ baseUrl: string; server: Server; close(): Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1');
+export async function serve(app: TestApp['app'], port = 0): Promise<{ baseUrl: string; server: Server; close(): Promise<void> }> {
+  const server = app.listen(port, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port: bound } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://127.0.0.1:${bound}`,
     server,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
@@ -84,4 +84,14 @@ export async function csrfOf(agent: TestAgent, pagePath = '/me'): Promise<string
 
 export function agentFor(app: TestApp['app']): TestAgent {
   return supertest.agent(app);
+}
+
+/** A free port on 127.0.0.1, for a server whose URL must be known before the app is built. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

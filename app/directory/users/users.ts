@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../../db.js';
 import { recordEvent } from '../../events/events.js';
 import { RuleError } from '../../http/errors.js';
 import { assertAdministratorRemains } from '../groups/groups.js';
+import { revokeUserTokens } from '../../oauth/grants.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
 
@@ -179,7 +180,10 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
   try {
     return await db.transaction(async (trx) => {
       await trx('users').where({ id: before.id }).update({ ...changes, last_updated: new Date() });
-      if (changes.is_active === false) await trx('sessions').where({ user_id: before.id }).delete();
+      if (changes.is_active === false) {
+        await trx('sessions').where({ user_id: before.id }).delete();
+        await revokeUserTokens(trx, before.id);
+      }
       const user = (await findById(trx, before.id))!;
       await recordEvent(trx, {
         action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip,
@@ -222,6 +226,7 @@ export async function setActive(db: Db, user: User, active: boolean, actor: Acto
     await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
     if (!active) {
       await trx('sessions').where({ user_id: user.id }).delete();
+      await revokeUserTokens(trx, user.id);
       await assertAdministratorRemains(trx);
     }
     await recordEvent(trx, {

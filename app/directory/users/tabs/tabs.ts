@@ -8,6 +8,8 @@ export const TABS = [
   { key: 'sessions', label: 'Sessions', path: '/sessions' },
   { key: 'groups', label: 'Groups', path: '/groups' },
   { key: 'events', label: 'User events', path: '/events' },
+  { key: 'consents', label: 'Explicit consent', path: '/consents' },
+  { key: 'tokens', label: 'OAuth refresh tokens', path: '/tokens' },
 ] as const;
 export type TabKey = (typeof TABS)[number]['key'];
 

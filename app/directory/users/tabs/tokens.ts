@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { recordEvent } from '../../../events/events.js';
+import { bulkRoute } from '../../../http/bulk.js';
+import { formatDateTime } from '../../../http/view-helpers.js';
+import { deleteRefreshTokens, listRefreshTokens } from '../../../oauth/grants.js';
+import { loadSubject } from '../request.js';
+import { renderTab, tabUrl } from './tabs.js';
+
+/** The OAuth refresh tokens tab; deleted tokens are refused at the token endpoint. */
+export function tokensTab(db: Knex): Router {
+  const router = Router();
+  router.param('userId', loadSubject(db));
+
+  router.get('/directory/users/:userId/tokens', async (req, res) => {
+    await renderTab(req, res, 'tokens', { tokens: await listRefreshTokens(db, req.subject!.id) });
+  });
+
+  bulkRoute(router, '/directory/users/:userId/tokens/delete', {
+    verb: 'Delete',
+    noun: ['refresh token', 'refresh tokens'],
+    changedEvent: 'tab-changed',
+    back: (req) => tabUrl(req.subject!, 'tokens'),
+    load: async (req, ids) => {
+      const wanted = new Set(ids);
+      return (await listRefreshTokens(db, req.subject!.id)).filter((t) => wanted.has(t.id))
+        .map((t) => ({ id: t.id, label: t.application, details: [t.scopes.join(' '), `issued ${formatDateTime(t.issued)}`] }));
+    },
+    warning: () => 'The applications holding these tokens can no longer refresh access; the user signs in again there.',
+    apply: async (req, items) => {
+      const user = req.subject!;
+      await db.transaction(async (trx) => {
+        const count = await deleteRefreshTokens(trx, user.id, items.map((i) => String(i.id)));
+        await recordEvent(trx, {
+          action: 'model_deleted', user: req.user, app: 'roster.oauth', clientIp: req.ip,
+          context: { model: { model_name: 'refresh_token' }, user: user.username, count },
+        });
+      });
+      return `${items.length === 1 ? 'Refresh token' : `${items.length} refresh tokens`} of ${user.username} revoked.`;
+    },
+  });
+  return router;
+}

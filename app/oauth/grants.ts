@@ -1,0 +1,87 @@
+import type { Knex } from 'knex';
+import type { Db } from '../db.js';
+import { toDate } from '../db.js';
+
+export const CONSENT_DAYS = 30;
+
+export interface Consent {
+  id: number;
+  application: string;
+  scopes: string[];
+  created: Date;
+  expires: Date;
+}
+
+export interface RefreshTokenInfo {
+  id: string;
+  application: string;
+  scopes: string[];
+  issued: Date;
+  expires: Date | null;
+  revoked: boolean;
+}
+
+/** Adds the OIDC scopes to an oidc-provider Grant. */
+export function grantScopes(grant: { addOIDCScope(scope: string): void }, scopes: string[]): void {
+  if (scopes.length) grant.addOIDCScope(scopes.join(' '));
+}
+
+/** The grant of a remembered, unexpired consent of this user for this application. */
+export async function consentGrantFor(db: Knex, sub: string, applicationId: number): Promise<string | undefined> {
+  const row = await db('consents')
+    .join('users', 'users.id', 'consents.user_id')
+    .where('users.uuid', sub).where('consents.application_id', applicationId)
+    .where('consents.expires', '>', new Date())
+    .first('consents.grant_id');
+  return row?.grant_id;
+}
+
+/** Remembers a consent (replacing an older one of the same user and application). */
+export async function rememberConsent(db: Db, userId: number, applicationId: number, grantId: string, scopes: string[]): Promise<void> {
+  const now = new Date();
+  const row = { grant_id: grantId, scopes: scopes.join(' '), created: now, expires: new Date(now.getTime() + CONSENT_DAYS * 86_400_000) };
+  await db('consents').insert({ user_id: userId, application_id: applicationId, ...row } as never)
+    .onConflict(['user_id', 'application_id']).merge(Object.keys(row) as never);
+}
+
+export async function listConsents(db: Db, userId: number): Promise<Consent[]> {
+  const rows = await db('consents').join('applications', 'applications.id', 'consents.application_id')
+    .where('consents.user_id', userId).orderBy('applications.name')
+    .select('consents.id', 'applications.name', 'consents.scopes', 'consents.created', 'consents.expires');
+  return rows.map((r) => ({ id: r.id, application: r.name, scopes: r.scopes.split(' ').filter(Boolean), created: toDate(r.created)!, expires: toDate(r.expires)! }));
+}
+
+/** Forgets consents: their grants go too, so the application asks again next time. */
+export async function deleteConsents(db: Db, userId: number, ids: number[]): Promise<number> {
+  const grants = await db('consents').where({ user_id: userId }).whereIn('id', ids).pluck('grant_id');
+  await db('oauth_artifacts').where({ kind: 'Grant' }).whereIn('id', grants).delete();
+  return db('consents').where({ user_id: userId }).whereIn('id', ids).delete();
+}
+
+export async function listRefreshTokens(db: Db, userId: number): Promise<RefreshTokenInfo[]> {
+  const rows = await db('oauth_artifacts').leftJoin('applications', 'applications.id', 'oauth_artifacts.application_id')
+    .where('oauth_artifacts.user_id', userId).where('oauth_artifacts.kind', 'RefreshToken')
+    .orderBy('oauth_artifacts.created', 'desc')
+    .select('oauth_artifacts.id', 'oauth_artifacts.payload', 'oauth_artifacts.created', 'oauth_artifacts.expires', 'oauth_artifacts.consumed', 'applications.name');
+  return rows.map((r) => {
+    const payload = JSON.parse(r.payload) as { scope?: string };
+    return {
+      id: r.id,
+      application: r.name ?? 'Deleted application',
+      scopes: (payload.scope ?? '').split(' ').filter(Boolean),
+      issued: toDate(r.created)!,
+      expires: toDate(r.expires),
+      revoked: Boolean(r.consumed),
+    };
+  });
+}
+
+/** Deleted refresh tokens are refused at the token endpoint (invalid_grant). */
+export async function deleteRefreshTokens(db: Db, userId: number, ids: string[]): Promise<number> {
+  return db('oauth_artifacts').where({ user_id: userId, kind: 'RefreshToken' }).whereIn('id', ids).delete();
+}
+
+/** Every token of the user stops working: for deactivation. */
+export async function revokeUserTokens(db: Db, userId: number): Promise<void> {
+  await db('oauth_artifacts').where({ user_id: userId }).whereIn('kind', ['RefreshToken', 'AccessToken', 'AuthorizationCode']).delete();
+}
