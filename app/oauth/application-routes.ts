@@ -125,7 +125,7 @@ export function applicationRoutes(config: Config, db: Knex): Router {
       const errors = saved && !saved.ok ? { ...form.errors, [saved.field]: saved.message } : form.errors;
       return view(req, res, 'Create application', '../applications/_form', { values: form.values, errors, action: '/applications' }, 422);
     }
-    res.set('Location', `/applications/${saved.application.id}`);
+    res.set('Location', `/applications/${saved.application.id}`).set('HX-Trigger', 'applications-changed');
     return showSecret(req, res, saved.application, saved.secret!, 201);
   });
 
