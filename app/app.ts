@@ -13,7 +13,7 @@ import { userRoutes } from './directory/users/routes.js';
 import { eventsTab } from './directory/users/tabs/events.js';
 import { groupsTab } from './directory/users/tabs/groups.js';
 import { sessionsTab } from './directory/users/tabs/sessions.js';
-import { csrf } from './http/csrf.js';
+import { csrfProtection } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { requireAdmin, loadUser } from './http/guard.js';
 import { healthRoutes } from './http/health.js';
@@ -23,6 +23,8 @@ import { securityHeaders } from './http/security.js';
 import { sessions, trackActivity } from './http/sessions.js';
 import { viewHelpers } from './http/view-helpers.js';
 import { meRoutes } from './me/routes.js';
+import { mfaLoginRoutes } from './mfa/login-routes.js';
+import { authenticatorsTab } from './directory/users/tabs/authenticators.js';
 import { recoveryAdminRoutes } from './recovery/admin-routes.js';
 import { applicationRoutes } from './oauth/application-routes.js';
 import { interactionRoutes, OAUTH_PATH, oauthServer } from './oauth/routes.js';
@@ -63,20 +65,21 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(OAUTH_PATH, oauth.endpoints);
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: config.env === 'production' ? '1d' : 0 }));
   app.get('/assets/htmx.min.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
+  app.get('/assets/simplewebauthn-browser.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js')));
 
-  app.use(express.urlencoded({ extended: false, limit: '200kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '200kb' }), express.json({ limit: '100kb' }));
   app.use(sessions(config, db, sessionSecret));
   app.use(htmx, render, trackActivity);
   app.use(loadUser(db));
-  app.use(csrf.csrfSynchronisedProtection);
+  app.use(csrfProtection(sessionSecret));
 
   app.get('/', (req, res) => res.redirect(303, !req.user ? '/login' : req.user.isAdmin ? '/directory/users' : '/me'));
   app.use(authRoutes(config, db));
   app.use(recoveryRoutes(config, db));
-  app.use(meRoutes());
+  app.use(mfaLoginRoutes(config, db), meRoutes(config, db));
   app.use(['/directory', '/applications'], requireAdmin);
   app.use(interactionRoutes(config, db, oauth));
-  app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db));
+  app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
   app.use(groupRoutes(db), recoveryAdminRoutes(config, db), applicationRoutes(config, db));
 
   app.use(notFound);

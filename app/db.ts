@@ -107,8 +107,21 @@ export interface OauthArtifactRow {
   created: Date | number;
 }
 
+export interface AuthenticatorRow {
+  id: number;
+  user_id: number;
+  type: string;
+  name: string;
+  confirmed: boolean | number;
+  data: string;
+  created: Date | number;
+  last_used: Date | number | null;
+}
+
 declare module 'knex/types/tables.js' {
   interface Tables {
+    authenticators: AuthenticatorRow;
+    recovery_codes: { id: number; authenticator_id: number; code_hash: string; used_at: Date | number | null };
     applications: ApplicationRow;
     consents: ConsentRow;
     oauth_artifacts: OauthArtifactRow;

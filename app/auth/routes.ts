@@ -2,9 +2,9 @@ import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { recordEvent } from '../events/events.js';
-import { markSeen } from '../http/sessions.js';
 import { toast } from '../http/toast.js';
-import { authenticate } from './login.js';
+import { authenticate, completeLogin } from './login.js';
+import { hasSecondFactor } from '../mfa/authenticators.js';
 import { loginRateLimits } from './rate-limit.js';
 
 /** Only a local path may follow a login: never another site (open redirect). */
@@ -35,9 +35,13 @@ export function authRoutes(config: Config, db: Knex): Router {
       const error = username && password ? 'Invalid username or password.' : 'Enter your username and password.';
       return res.page('auth/login', { title: 'Log in', values: { username }, error, next }, username && password ? 401 : 422);
     }
-    await regenerate(req);
-    req.session.userId = result.userId;
-    markSeen(req);
+    if (await hasSecondFactor(db, result.userId)) {
+      // The password was right; the session signs in only after the second factor.
+      await regenerate(req);
+      req.session.mfa = { userId: result.userId, next, started: Date.now() };
+      return res.redirect(303, '/login/mfa');
+    }
+    await completeLogin(req, db, result.userId, 'password');
     res.redirect(303, next ?? '/');
   });
 

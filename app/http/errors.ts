@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { redactUrl } from '../log.js';
-import { csrf } from './csrf.js';
+import { isCsrfError } from './csrf.js';
 import { toast } from './toast.js';
 
 export class HttpError extends Error {
@@ -26,7 +26,7 @@ const TITLES: Record<number, string> = {
 };
 
 function describe(err: unknown): { status: number; message: string } {
-  if (err === csrf.invalidCsrfTokenError) {
+  if (isCsrfError(err)) {
     return { status: 403, message: 'This form has expired or was sent from another page. Reload the page and try again.' };
   }
   if (err instanceof HttpError) return { status: err.status, message: err.message };

@@ -1,5 +1,4 @@
 import type { NextFunction, Request, Response } from 'express';
-import { csrf } from './csrf.js';
 import { takeToasts } from './toast.js';
 
 declare global {
@@ -22,13 +21,13 @@ function renderView(res: Response, view: string, locals: Record<string, unknown>
 export function render(req: Request, res: Response, next: NextFunction): void {
   res.locals.currentUser = null;
   res.page = async (view, locals = {}, status = 200) => {
-    res.locals.csrfToken = csrf.generateToken(req);
+    res.locals.csrfToken = req.csrfFormToken?.() ?? '';
     const body = await renderView(res, view, locals);
     const html = await renderView(res, 'layout', { ...locals, body, toasts: takeToasts(req) });
     res.status(status).type('html').send(html);
   };
   res.fragment = async (view, locals = {}, status = 200) => {
-    res.locals.csrfToken = csrf.generateToken(req);
+    res.locals.csrfToken = req.csrfFormToken?.() ?? '';
     const body = await renderView(res, view, locals);
     const toasts = takeToasts(req);
     const partial = toasts.length ? await renderView(res, 'shared/_toasts-partial', { toasts }) : '';

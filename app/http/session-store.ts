@@ -10,6 +10,10 @@ declare module 'express-session' {
     /** Where and when this session was last seen; copied into the row's columns on save. */
     seen?: { ip: string; ua: string; at: number };
     flash?: Toast[];
+    /** A login whose password was right and whose second factor is still to come. */
+    mfa?: { userId: number; next?: string; started: number };
+    /** The WebAuthn challenge being answered (registration or login). */
+    webauthnChallenge?: string;
   }
 }
 

@@ -10,6 +10,7 @@ export const TABS = [
   { key: 'events', label: 'User events', path: '/events' },
   { key: 'consents', label: 'Explicit consent', path: '/consents' },
   { key: 'tokens', label: 'OAuth refresh tokens', path: '/tokens' },
+  { key: 'authenticators', label: 'MFA authenticators', path: '/authenticators' },
 ] as const;
 export type TabKey = (typeof TABS)[number]['key'];
 

@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import type { Knex } from 'knex';
+import { recordEvent } from '../../../events/events.js';
+import { bulkRoute } from '../../../http/bulk.js';
+import { formatDateTime } from '../../../http/view-helpers.js';
+import { deleteAuthenticators, listAuthenticators, TYPE_NAMES } from '../../../mfa/authenticators.js';
+import { loadSubject } from '../request.js';
+import { renderTab, tabUrl } from './tabs.js';
+
+/** The MFA authenticators tab: a user who lost a device gets it removed and enrols again. */
+export function authenticatorsTab(db: Knex): Router {
+  const router = Router();
+  router.param('userId', loadSubject(db));
+
+  router.get('/directory/users/:userId/authenticators', async (req, res) => {
+    await renderTab(req, res, 'authenticators', { authenticators: await listAuthenticators(db, req.subject!.id), typeNames: TYPE_NAMES });
+  });
+
+  bulkRoute(router, '/directory/users/:userId/authenticators/delete', {
+    verb: 'Delete',
+    noun: ['authenticator', 'authenticators'],
+    changedEvent: 'tab-changed',
+    back: (req) => tabUrl(req.subject!, 'authenticators'),
+    load: async (req, ids) => {
+      const wanted = new Set(ids);
+      return (await listAuthenticators(db, req.subject!.id)).filter((a) => wanted.has(String(a.id)))
+        .map((a) => ({ id: a.id, label: a.name, details: [TYPE_NAMES[a.type], `added ${formatDateTime(a.created)}`] }));
+    },
+    warning: () => 'Without these devices, login asks only for what remains (or only the password).',
+    apply: async (req, items) => {
+      const user = req.subject!;
+      await db.transaction(async (trx) => {
+        await deleteAuthenticators(trx, user.id, items.map((i) => Number(i.id)));
+        await recordEvent(trx, {
+          action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
+          context: { model: { model_name: 'authenticator' }, user: user.username, devices: items.map((i) => i.label) },
+        });
+      });
+      return `${items.length === 1 ? '1 authenticator' : `${items.length} authenticators`} of ${user.username} removed.`;
+    },
+  });
+  return router;
+}

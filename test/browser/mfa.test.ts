@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import * as OTPAuth from 'otpauth';
+import type { Browser, Page } from 'playwright-core';
+import { createUser, freePort, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
+import { landed, launchBrowser, newContext, visit, watchErrors } from '../support/browser.js';
+
+describe('browser: second factors', function () {
+  this.timeout(90_000);
+  let t: TestApp;
+  let server: Awaited<ReturnType<typeof serve>>;
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    const port = await freePort();
+    // WebAuthn needs a host name, not an IP address: PUBLIC_URL and the browser use localhost.
+    base = `http://localhost:${port}`;
+    t = await testApp({ PUBLIC_URL: base });
+    server = await serve(t.app, port);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+
+  async function passwordStep(page: Page, username: string) {
+    await visit(page, `${base}/login`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+  }
+
+  async function logOut(page: Page) {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You have been logged out.').waitFor();
+  }
+
+  it('registers a security key and logs in with it (virtual authenticator over CDP)', async () => {
+    await createUser(t.db, { username: 'keyholder' });
+    const context = await newContext(browser, 'on');
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    try {
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      });
+      await passwordStep(page, 'keyholder');
+      await page.getByRole('heading', { name: 'My account' }).waitFor();
+      await page.getByLabel('Name of the new security key').fill('Laptop key');
+      await page.getByRole('button', { name: 'Add a security key or passkey' }).click();
+      await page.getByText('Security key “Laptop key” added.').waitFor();
+      await landed(page);
+      expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).to.have.length(1);
+
+      await logOut(page);
+      await passwordStep(page, 'keyholder');
+      await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+      await landed(page);
+      await page.getByRole('button', { name: 'Use a security key or passkey' }).click();
+      await page.getByRole('heading', { name: 'My account' }).waitFor();
+      const event = await t.db('events').where({ action: 'login' }).orderBy('id', 'desc').first();
+      expect(JSON.parse(event!.context)).to.deep.equal({ method: 'webauthn' });
+      expect(errors, 'browser errors').to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('enrols TOTP and logs in with a code, with JavaScript off', async () => {
+    await createUser(t.db, { username: 'nojs' });
+    const context = await newContext(browser, 'off');
+    const page = await context.newPage();
+    try {
+      await passwordStep(page, 'nojs');
+      await page.getByRole('heading', { name: 'My account' }).waitFor();
+      await page.getByText('Security keys and passkeys need JavaScript').waitFor();
+      await page.getByRole('button', { name: 'Add an authenticator app' }).click();
+      await page.getByRole('heading', { name: 'Set up an authenticator app' }).waitFor();
+      await landed(page);
+      const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
+      const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+      await page.getByRole('textbox', { name: 'Code' }).fill(totp.generate());
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.getByText('Authenticator app added').waitFor();
+      await landed(page);
+
+      await logOut(page);
+      await passwordStep(page, 'nojs');
+      await page.getByLabel('Code from your authenticator app').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+      await landed(page);
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByRole('heading', { name: 'My account' }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+});
