@@ -13,6 +13,8 @@ import { userRoutes } from './directory/users/routes.js';
 import { eventsTab } from './directory/users/tabs/events.js';
 import { groupsTab } from './directory/users/tabs/groups.js';
 import { sessionsTab } from './directory/users/tabs/sessions.js';
+import multer from 'multer';
+import { bearerAuth } from './http/bearer.js';
 import { csrfProtection } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { requireAdmin, loadUser } from './http/guard.js';
@@ -27,6 +29,8 @@ import { mfaLoginRoutes } from './mfa/login-routes.js';
 import { authenticatorsTab } from './directory/users/tabs/authenticators.js';
 import { recoveryAdminRoutes } from './recovery/admin-routes.js';
 import { applicationRoutes } from './oauth/application-routes.js';
+import { tokenRoutes } from './api/token-routes.js';
+import { apiRoutes } from './api/routes.js';
 import { interactionRoutes, OAUTH_PATH, oauthServer } from './oauth/routes.js';
 import { consentsTab } from './directory/users/tabs/consents.js';
 import { tokensTab } from './directory/users/tabs/tokens.js';
@@ -67,20 +71,28 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.get('/assets/htmx.min.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
   app.get('/assets/simplewebauthn-browser.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js')));
 
-  app.use(express.urlencoded({ extended: false, limit: '200kb' }), express.json({ limit: '100kb' }));
-  app.use(sessions(config, db, sessionSecret));
+  app.use(express.urlencoded({ extended: false, limit: '200kb' }), express.json({ limit: '100kb' }), multer({ limits: { fieldSize: 200_000 } }).none());
+  app.use(bearerAuth(db));
+  // Programs with an API token have no session and need no CSRF token; browsers have both.
+  const session = sessions(config, db, sessionSecret);
+  const csrf = csrfProtection(sessionSecret);
+  const browserOnly = (mw: express.RequestHandler): express.RequestHandler => (req, res, next) => (req.apiToken ? next() : mw(req, res, next));
+  app.use(browserOnly(session));
   app.use(htmx, render, trackActivity);
-  app.use(loadUser(db));
-  app.use(csrfProtection(sessionSecret));
+  app.use(browserOnly(loadUser(db)));
+  // The guard comes before the CSRF check, so that a request without credentials learns that it
+  // lacks them (401), not that it lacks a CSRF token.
+  app.use(['/directory', '/applications'], requireAdmin);
+  app.use(browserOnly(csrf));
 
   app.get('/', (req, res) => res.redirect(303, !req.user ? '/login' : req.user.isAdmin ? '/directory/users' : '/me'));
   app.use(authRoutes(config, db));
   app.use(recoveryRoutes(config, db));
   app.use(mfaLoginRoutes(config, db), meRoutes(config, db));
-  app.use(['/directory', '/applications'], requireAdmin);
+  app.use(apiRoutes(config, db));
   app.use(interactionRoutes(config, db, oauth));
   app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
-  app.use(groupRoutes(db), recoveryAdminRoutes(config, db), applicationRoutes(config, db));
+  app.use(groupRoutes(db), recoveryAdminRoutes(config, db), applicationRoutes(config, db), tokenRoutes(db));
 
   app.use(notFound);
   app.use(errorHandler(logger));

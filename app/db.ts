@@ -118,8 +118,21 @@ export interface AuthenticatorRow {
   last_used: Date | number | null;
 }
 
+export interface ApiTokenRow {
+  id: number;
+  identifier: string;
+  description: string;
+  user_id: number;
+  key_hash: string;
+  expires: Date | number | null;
+  revoked: Date | number | null;
+  created: Date | number;
+  last_used: Date | number | null;
+}
+
 declare module 'knex/types/tables.js' {
   interface Tables {
+    api_tokens: ApiTokenRow;
     authenticators: AuthenticatorRow;
     recovery_codes: { id: number; authenticator_id: number; code_hash: string; used_at: Date | number | null };
     applications: ApplicationRow;

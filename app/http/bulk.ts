@@ -17,7 +17,7 @@ export interface BulkItem {
  * Programs may POST directly.
  */
 export interface BulkAction {
-  verb: 'Delete' | 'Remove';
+  verb: 'Delete' | 'Remove' | 'Revoke';
   /** Singular and plural of what is acted on. */
   noun: [string, string];
   /** The items among `ids` that this request may act on; anything else is ignored. */

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { redactUrl } from '../log.js';
+import { wantsJson } from './bearer.js';
 import { isCsrfError } from './csrf.js';
 import { toast } from './toast.js';
 
@@ -58,7 +59,9 @@ export function errorHandler(logger: Logger) {
     if (status >= 500) logger.error({ err: loggable(err), url: redactUrl(req.originalUrl?.split('?')[0] ?? '') }, 'request failed');
     if (res.headersSent) return next(err);
     try {
-      if (req.htmx && !req.htmx.boosted) {
+      if (wantsJson(req) || req.apiToken) {
+        res.status(status).json({ detail: message });
+      } else if (req.htmx && !req.htmx.boosted) {
         toast(req, message, { kind: 'error' });
         res.set('HX-Reswap', 'none');
         await res.fragment('shared/_empty', {}, status);

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { findSessionUser, type SessionUser } from '../directory/users/users.js';
+import { wantsJson } from './bearer.js';
 import { HttpError } from './errors.js';
 
 declare global {
@@ -29,6 +30,10 @@ export function loadUser(db: Knex) {
 /** Sends an anonymous visitor to the login page; htmx gets HX-Redirect so the page, not a cell, changes. */
 export function requireLogin(req: Request, res: Response, next: NextFunction): void {
   if (req.user) return next();
+  if (wantsJson(req)) {
+    res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'Log in, or send Authorization: Bearer <API token>.' });
+    return;
+  }
   const target = `/login?next=${encodeURIComponent(req.originalUrl)}`;
   if (req.htmx) {
     res.set('HX-Redirect', req.method === 'GET' ? target : '/login').status(401).end();

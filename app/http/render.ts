@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { wantsJson } from './bearer.js';
 import { takeToasts } from './toast.js';
 
 declare global {
@@ -18,15 +19,25 @@ function renderView(res: Response, view: string, locals: Record<string, unknown>
   });
 }
 
+/** A program asking for JSON gets a refused form as `{ errors: { field: message } }`. */
+function sendJsonErrors(req: Request, res: Response, locals: Record<string, unknown>, status: number): boolean {
+  if (status !== 422 || !wantsJson(req)) return false;
+  const errors = (locals.errors as Record<string, string> | undefined) ?? { detail: String(locals.error ?? 'Invalid input') };
+  res.status(422).json({ errors });
+  return true;
+}
+
 export function render(req: Request, res: Response, next: NextFunction): void {
-  res.locals.currentUser = null;
+  res.locals.currentUser = req.user ?? null;
   res.page = async (view, locals = {}, status = 200) => {
+    if (sendJsonErrors(req, res, locals, status)) return;
     res.locals.csrfToken = req.csrfFormToken?.() ?? '';
     const body = await renderView(res, view, locals);
     const html = await renderView(res, 'layout', { ...locals, body, toasts: takeToasts(req) });
     res.status(status).type('html').send(html);
   };
   res.fragment = async (view, locals = {}, status = 200) => {
+    if (sendJsonErrors(req, res, locals, status)) return;
     res.locals.csrfToken = req.csrfFormToken?.() ?? '';
     const body = await renderView(res, view, locals);
     const toasts = takeToasts(req);

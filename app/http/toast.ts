@@ -11,6 +11,7 @@ export interface Toast {
  * renders HTML: the page after a redirect, or the fragment of an htmx request (as a partial swap).
  */
 export function toast(req: Request, message: string, options: Partial<Omit<Toast, 'message'>> = {}): void {
+  if (!req.session) return; // a program with an API token: no session, no toasts
   const flash = req.session.flash ?? [];
   flash.push({ kind: options.kind ?? 'success', message, ...(options.link ? { link: options.link } : {}) });
   req.session.flash = flash;

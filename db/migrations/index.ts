@@ -6,6 +6,7 @@ import * as events from './20261127_04_events.js';
 import * as recoveryTokens from './20261127_05_recovery_tokens.js';
 import * as oauth from './20261127_06_oauth.js';
 import * as authenticators from './20261127_07_authenticators.js';
+import * as apiTokens from './20261127_08_api_tokens.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261127_05_recovery_tokens': recoveryTokens,
   '20261127_06_oauth': oauth,
   '20261127_07_authenticators': authenticators,
+  '20261127_08_api_tokens': apiTokens,
 };

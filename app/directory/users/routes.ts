@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
+import { wantsJson } from '../../http/bearer.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { toast } from '../../http/toast.js';
 import { domId } from '../../http/view-helpers.js';
@@ -70,6 +71,10 @@ export function userRoutes(db: Knex): Router {
       return showForm(req, res, { values: form.values, errors: await allErrors(form, saved) }, 422);
     }
     const { user } = saved;
+    if (req.apiToken) {
+      res.status(201).location(`/directory/users/${user.id}`);
+      return wantsJson(req) ? res.json({ id: user.id, uuid: user.uuid, username: user.username }) : res.end();
+    }
     toast(req, `User ${user.username} created.`, { link: { href: `/directory/users/${user.id}`, text: 'Open user' } });
     if (wantsFragment(req, 'modal')) {
       closeModal(res).set('HX-Trigger', 'users-changed');

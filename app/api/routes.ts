@@ -1,0 +1,192 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Knex } from 'knex';
+import { passwordProblem } from '../auth/passwords.js';
+import type { Config } from '../config.js';
+import { findGroup } from '../directory/groups/groups.js';
+import { readUserForm, attributesText, NEW_USER_VALUES, type UserFormValues } from '../directory/users/form.js';
+import { listSessions } from '../directory/users/tabs/sessions.js';
+import { actorOf, loadSubject } from '../directory/users/request.js';
+import { createUser, deleteUsers, findById, toUser, updateUser, type User } from '../directory/users/users.js';
+import { HttpError, RuleError } from '../http/errors.js';
+import { recoveryActions } from '../recovery/actions.js';
+import { serializeGroup, serializeUsers } from './serializers.js';
+
+const ORDERING: Record<string, string> = {
+  pk: 'id', username: 'username', name: 'name', email: 'email', last_login: 'last_login', date_joined: 'date_joined', is_active: 'is_active', path: 'path',
+};
+
+/** DRF-style validation errors, as authentik's clients expect them: `{ field: ["message"] }`. */
+function validationError(res: Response, errors: Record<string, string>) {
+  res.status(400).json(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, [v]])));
+}
+
+/** An authentik UserRequest (JSON) as the form fields the web form takes: one set of rules for both. */
+function formBody(body: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['username', 'name', 'email', 'path', 'type'] as const) if (body[key] !== undefined && body[key] !== null) out[key] = String(body[key]);
+  if (typeof body.is_active === 'boolean') out.is_active = String(body.is_active);
+  if (body.attributes !== undefined) out.attributes = JSON.stringify(body.attributes ?? {});
+  return out;
+}
+
+function valuesOf(user: User): UserFormValues {
+  return { username: user.username, path: user.path, attributes: attributesText(user.attributes), name: user.name, email: user.email, is_active: user.isActive, type: user.type };
+}
+
+function bool(value: unknown): boolean | undefined {
+  return value === 'true' ? true : value === 'false' ? false : undefined;
+}
+
+function page(req: Request) {
+  const number = Math.max(1, Number.parseInt(String(req.query.page ?? '1'), 10) || 1);
+  const size = Math.min(1000, Math.max(1, Number.parseInt(String(req.query.page_size ?? '100'), 10) || 100));
+  return { number, size };
+}
+
+function envelope(count: number, number: number, size: number, results: unknown[]) {
+  const totalPages = Math.max(1, Math.ceil(count / size));
+  return {
+    pagination: {
+      next: number < totalPages ? number + 1 : 0, previous: number > 1 ? number - 1 : 0, count, current: number, total_pages: totalPages,
+      start_index: count ? (number - 1) * size + 1 : 0, end_index: Math.min(count, number * size),
+    },
+    results,
+  };
+}
+
+/**
+ * `/api/v3/core/…`: the parts of authentik's API that its own TypeScript client (`@goauthentik/api`,
+ * CoreApi) uses for users, groups and sessions. Bearer tokens of administrators only. The handlers
+ * call the same model functions as the web pages.
+ */
+export function apiRoutes(config: Config, db: Knex): Router {
+  const router = Router();
+  const recovery = recoveryActions(config, db);
+
+  router.use('/api/v3', (req: Request, res: Response, next: NextFunction) => {
+    if (!req.apiToken) return void res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'Authentication credentials were not provided.' });
+    if (!req.user?.isAdmin) return void res.status(403).json({ detail: 'You do not have permission to perform this action.' });
+    next();
+  });
+  router.param('userId', loadSubject(db));
+
+  router.get('/api/v3/core/users/', async (req, res) => {
+    const q = req.query;
+    const query = db('users');
+    for (const key of ['username', 'name', 'email', 'path', 'uuid'] as const) if (typeof q[key] === 'string') query.where(key, q[key] as string);
+    const active = bool(q.is_active);
+    if (active !== undefined) query.where('is_active', active);
+    if (typeof q.path_startswith === 'string' && q.path_startswith) query.where('path', '>=', q.path_startswith).where('path', '<', `${q.path_startswith}\u{10FFFF}`);
+    if (typeof q.search === 'string' && q.search) {
+      const s = q.search;
+      query.where((w) => w.where((u) => u.where('username', '>=', s).where('username', '<', `${s}\u{10FFFF}`))
+        .orWhereRaw(`name like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]).orWhereRaw(`email like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]));
+    }
+    const ordering = typeof q.ordering === 'string' ? q.ordering : 'username';
+    const column = ORDERING[ordering.replace(/^-/, '')] ?? 'username';
+    const { number, size } = page(req);
+    const [{ n }] = await query.clone().count({ n: '*' });
+    const rows = await query.orderBy(column, ordering.startsWith('-') ? 'desc' : 'asc').orderBy('id').offset((number - 1) * size).limit(size);
+    res.json(envelope(Number(n), number, size, await serializeUsers(db, rows.map(toUser))));
+  });
+
+  router.get('/api/v3/core/users/paths/', async (req, res) => {
+    const search = typeof req.query.search === 'string' ? req.query.search : '';
+    const query = db('users').distinct('path').orderBy('path');
+    if (search) query.where('path', '>=', search).where('path', '<', `${search}\u{10FFFF}`);
+    res.json({ paths: (await query).map((r) => r.path) });
+  });
+
+  router.post('/api/v3/core/users/', async (req, res) => {
+    const form = readUserForm(formBody(req.body), NEW_USER_VALUES);
+    if (!form.fields) return validationError(res, form.errors);
+    const saved = await createUser(db, form.fields, actorOf(req));
+    if (!saved.ok) return validationError(res, { [saved.field]: saved.message });
+    res.status(201).location(`/api/v3/core/users/${saved.user.id}/`).json((await serializeUsers(db, [saved.user]))[0]);
+  });
+
+  router.get('/api/v3/core/users/:userId/', async (req, res) => {
+    res.json((await serializeUsers(db, [req.subject!]))[0]);
+  });
+
+  const update = (partial: boolean) => async (req: Request, res: Response) => {
+    const before = req.subject!;
+    const form = readUserForm(formBody(req.body), partial ? valuesOf(before) : { ...NEW_USER_VALUES, username: '' });
+    if (form.fields && before.id === req.user!.id && !form.fields.isActive) form.errors.is_active = 'You cannot deactivate your own account';
+    if (!form.fields || form.errors.is_active) return validationError(res, form.errors);
+    const saved = await updateUser(db, before, form.fields, actorOf(req));
+    if (!saved.ok) return validationError(res, { [saved.field]: saved.message });
+    res.json((await serializeUsers(db, [saved.user]))[0]);
+  };
+  router.put('/api/v3/core/users/:userId/', update(false));
+  router.patch('/api/v3/core/users/:userId/', update(true));
+
+  router.delete('/api/v3/core/users/:userId/', async (req, res) => {
+    try {
+      await deleteUsers(db, [req.subject!], actorOf(req), { deleteEvents: config.deleteUserEvents });
+    } catch (err) {
+      if (err instanceof RuleError) return void res.status(400).json({ detail: err.message });
+      throw err;
+    }
+    res.status(204).end();
+  });
+
+  router.post('/api/v3/core/users/:userId/recovery/', async (req, res) => {
+    if (!req.subject!.isActive) return void res.status(400).json({ detail: 'The user is deactivated.' });
+    const { link } = await recovery.copyLink(req, req.subject!, config.recoveryTokenTtlMs);
+    res.json({ link });
+  });
+
+  router.post('/api/v3/core/users/:userId/recovery_email/', async (req, res) => {
+    const result = await recovery.emailLink(req, req.subject!, config.recoveryTokenTtlMs);
+    if (!result.ok) return void res.status(result.status === 422 ? 400 : result.status).json({ detail: result.message });
+    res.status(204).end();
+  });
+
+  router.post('/api/v3/core/users/:userId/set_password/', async (req, res) => {
+    const password = String(req.body?.password ?? '');
+    const problem = passwordProblem(password, req.subject!.username);
+    if (problem) return validationError(res, { password: problem });
+    await recovery.setPassword(req, req.subject!, password);
+    res.status(204).end();
+  });
+
+  router.get('/api/v3/core/groups/', async (req, res) => {
+    const { number, size } = page(req);
+    const query = db('groups');
+    if (typeof req.query.name === 'string') query.where('name', req.query.name);
+    if (typeof req.query.search === 'string' && req.query.search) query.where('name', '>=', req.query.search).where('name', '<', `${req.query.search}\u{10FFFF}`);
+    const [{ n }] = await query.clone().count({ n: '*' });
+    const ids: number[] = await query.orderBy('name').offset((number - 1) * size).limit(size).pluck('id');
+    const groups = await Promise.all(ids.map((id) => findGroup(db, id)));
+    res.json(envelope(Number(n), number, size, groups.map((g) => serializeGroup(g!, []))));
+  });
+
+  router.get('/api/v3/core/groups/:groupUuid/', async (req, res) => {
+    const row = await db('groups').where({ uuid: req.params.groupUuid }).first('id');
+    if (!row) throw new HttpError(404, 'Not found.');
+    const group = (await findGroup(db, row.id))!;
+    const users = req.query.include_users === 'false' ? [] : await db('group_memberships').where({ group_id: group.id }).limit(1000).pluck('user_id');
+    res.json(serializeGroup(group, users));
+  });
+
+  router.get('/api/v3/core/authenticated_sessions/', async (req, res) => {
+    const userId = Number(req.query.user ?? req.user!.id);
+    const { number, size } = page(req);
+    const sessions = (await findById(db, userId)) ? await listSessions(db, userId, req.sessionID) : [];
+    const slice = sessions.slice((number - 1) * size, number * size);
+    res.json(envelope(sessions.length, number, size, slice.map((s) => ({
+      uuid: String(s.id), current: false, user: userId, last_ip: s.ip ?? '', last_user_agent: s.device, last_used: s.lastUsed.toISOString(),
+      expires: s.expires.toISOString(), user_agent: { device: { brand: '', family: '', model: '' }, os: { family: '', major: '', minor: '', patch: '', patch_minor: '' }, user_agent: { family: s.device, major: '', minor: '', patch: '' }, string: s.device },
+      geo_ip: null, asn: null,
+    }))));
+  });
+
+  router.delete('/api/v3/core/authenticated_sessions/:id/', async (req, res) => {
+    const deleted = /^\d+$/.test(req.params.id) ? await db('sessions').where({ id: Number(req.params.id) }).delete() : 0;
+    if (!deleted) throw new HttpError(404, 'Not found.');
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,75 @@
+import { Router, type Request, type Response } from 'express';
+import type { Knex } from 'knex';
+import { actorOf } from '../directory/users/request.js';
+import { text } from '../directory/form-fields.js';
+import { bulkRoute, type BulkAction } from '../http/bulk.js';
+import { wantsFragment } from '../http/htmx.js';
+import { formatDateTime } from '../http/view-helpers.js';
+import { createToken, deleteTokens, listTokens, revokeTokens } from './tokens.js';
+
+const LIFETIMES: [string, number | null][] = [['30 days', 30], ['90 days', 90], ['1 year', 365], ['Never', null]];
+const DAY = 86_400_000;
+
+interface Values { identifier: string; description: string; owner: string; expires_in: string }
+
+/** Directory > Tokens: API tokens for programs (form posts with a bearer token, the /api/v3 API). */
+export function tokenRoutes(db: Knex): Router {
+  const router = Router();
+
+  function form(req: Request, res: Response, values: Values, errors: Partial<Record<keyof Values, string>>, status = 200) {
+    const locals = {
+      title: 'Create API token', nav: 'tokens', content: '../tokens/_form', values, errors, lifetimes: LIFETIMES,
+      crumbs: [{ href: '/directory/tokens', text: 'Tokens' }],
+    };
+    return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status);
+  }
+
+  const selected = async (ids: string[]) => {
+    const wanted = new Set(ids);
+    return (await listTokens(db)).filter((t) => wanted.has(String(t.id)))
+      .map((t) => ({ id: t.id, label: t.identifier, details: [`owner ${t.owner}`, t.revoked ? 'revoked' : `expires ${formatDateTime(t.expires, 'never')}`] }));
+  };
+  const action = (verb: 'Revoke' | 'Delete', apply: (ids: number[]) => Promise<void>): BulkAction => ({
+    verb, noun: ['token', 'tokens'], changedEvent: 'tokens-changed', back: () => '/directory/tokens',
+    load: (_req, ids) => selected(ids),
+    warning: () => 'Programs using these tokens are refused from now on.',
+    apply: async (_req, items) => {
+      await apply(items.map((i) => Number(i.id)));
+      return `${items.length === 1 ? 'Token' : `${items.length} tokens`} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.`;
+    },
+  });
+  bulkRoute(router, '/directory/tokens/revoke', action('Revoke', (ids) => revokeTokens(db, ids)));
+  bulkRoute(router, '/directory/tokens/delete', action('Delete', (ids) => deleteTokens(db, ids)));
+
+  router.get('/directory/tokens', async (_req, res) => {
+    await res.page('tokens/index', { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) });
+  });
+
+  router.get('/directory/tokens/new', (req, res) =>
+    form(req, res, { identifier: '', description: '', owner: req.user!.username, expires_in: '90' }, {}));
+
+  router.post('/directory/tokens', async (req, res) => {
+    const values: Values = {
+      identifier: text(req.body?.identifier).trim(), description: text(req.body?.description).trim(),
+      owner: text(req.body?.owner).trim() || req.user!.username, expires_in: text(req.body?.expires_in) || '90',
+    };
+    const errors: Partial<Record<keyof Values, string>> = {};
+    if (!/^[a-z0-9][a-z0-9._-]{0,99}$/i.test(values.identifier)) errors.identifier = 'Use 1 to 100 letters, digits, dots, dashes or underscores';
+    if (values.description.length > 255) errors.description = 'Use at most 255 characters';
+    const owner = await db('users').where({ username: values.owner }).first('id');
+    if (!owner) errors.owner = `There is no user named “${values.owner}”`;
+    const lifetime = LIFETIMES.find(([, days]) => String(days ?? 'never') === values.expires_in);
+    if (!lifetime) errors.expires_in = 'Choose a lifetime from the list';
+    if (Object.keys(errors).length) return form(req, res, values, errors, 422);
+    const days = lifetime![1];
+    const result = await createToken(db, {
+      identifier: values.identifier, description: values.description, ownerId: owner!.id, expires: days ? new Date(Date.now() + days * DAY) : null,
+    }, actorOf(req));
+    if (!result.ok) return form(req, res, values, { [result.field]: result.message }, 422);
+    res.set('Cache-Control', 'no-store').set('HX-Trigger', 'tokens-changed').status(201);
+    const locals = { title: `Token ${result.token.identifier}`, nav: 'tokens', content: '../tokens/_key', token: result.token, key: result.key, crumbs: [{ href: '/directory/tokens', text: 'Tokens' }] };
+    return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, 201) : res.page('shared/form-page', locals, 201);
+  });
+
+  return router;
+}

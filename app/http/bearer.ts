@@ -1,0 +1,42 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Knex } from 'knex';
+import { checkKey } from '../api/tokens.js';
+import { findSessionUser } from '../directory/users/users.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set when the request came with `Authorization: Bearer <API token>` instead of a session. */
+      apiToken?: number;
+    }
+  }
+}
+
+/** Whether the client asked for JSON rather than HTML. */
+export function wantsJson(req: Request): boolean {
+  return req.accepts(['html', 'json']) === 'json';
+}
+
+/**
+ * `Authorization: Bearer <token>` instead of a session cookie: the token's owner acts, without a
+ * session and without a CSRF token (a program holding a token is not a browser tricked into posting).
+ */
+export function bearerAuth(db: Knex) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const header = req.get('Authorization');
+    if (!header) return next();
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const verdict = match ? await checkKey(db, match[1], req.ip) : { ok: false as const, reason: 'use Authorization: Bearer <token>' };
+    const user = verdict.ok ? await findSessionUser(db, verdict.userId) : undefined;
+    if (!verdict.ok || !user?.isActive) {
+      const detail = `Authentication failed: ${verdict.ok ? 'the token\'s owner is deactivated' : verdict.reason}.`;
+      res.status(401).set('WWW-Authenticate', 'Bearer');
+      if (wantsJson(req) || req.path.startsWith('/api/')) res.json({ detail });
+      else res.type('text').send(detail);
+      return;
+    }
+    req.user = user;
+    req.apiToken = verdict.tokenId;
+    next();
+  };
+}
