@@ -188,6 +188,20 @@ export function openDb(url: string): Knex {
   });
 }
 
+const mariaDb = new WeakMap<object, Promise<boolean>>();
+
+/** Whether the server is MariaDB (which has SET STATEMENT max_statement_time); asked once per pool. */
+export function isMariaDb(db: Db): Promise<boolean> {
+  if (isSqlite(db)) return Promise.resolve(false);
+  const client = db.client as object;
+  let known = mariaDb.get(client);
+  if (!known) {
+    known = db.raw('select version() as v').then(([rows]) => /mariadb/i.test(String(rows[0].v)));
+    mariaDb.set(client, known);
+  }
+  return known;
+}
+
 export function isSqlite(db: Db): boolean {
   return db.client.config.client === 'better-sqlite3';
 }

@@ -2,6 +2,7 @@
 // users in nested folders and some groups, in batches, for manual testing and benchmarks.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
 import { ConfigError, loadConfig } from '../app/config.js';
 import { describeDatabaseUrl, migrate, openDb } from '../app/db.js';
@@ -36,7 +37,7 @@ function asciiFold(text: string): string {
   return text.normalize('NFKD').replace(/[^\w]/g, '').toLowerCase();
 }
 
-async function seedGroups(db: Knex, count: number): Promise<number[]> {
+export async function seedGroups(db: Knex, count: number): Promise<number[]> {
   const now = new Date();
   const names = Array.from({ length: count }, (_, i) => (i < GROUPS.length ? GROUPS[i] : `Team ${i + 1}`));
   await db('groups').insert(names.map((name) => ({ uuid: randomUUID(), name, is_superuser: false, attributes: '{}', created: now, last_updated: now })))
@@ -44,7 +45,7 @@ async function seedGroups(db: Knex, count: number): Promise<number[]> {
   return (await db('groups').whereIn('name', names).select('id')).map((g) => g.id);
 }
 
-async function seedUsers(db: Knex, count: number, groupIds: number[], batchSize: number): Promise<void> {
+export async function seedUsers(db: Knex, count: number, groupIds: number[], batchSize: number): Promise<void> {
   const rnd = random(count);
   const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)];
   const start = Date.now();
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exitCode = 1;
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err) => {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exitCode = 1;
+  });
+}

@@ -32,7 +32,7 @@ export interface BulkAction {
   changedEvent: string;
 }
 
-const MAX_IDS = 1000;
+const MAX_IDS = 10_000;
 
 /** `ids` as repeated fields (checkboxes) or comma-separated (links and programs). */
 export function readIds(value: unknown): string[] {

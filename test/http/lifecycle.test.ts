@@ -89,6 +89,24 @@ describe('sessions tab, deactivation and deleting users', () => {
       expect((await admin.get(none.headers.location)).text).to.contain('Select at least one session first.');
     });
 
+    it('pages a long list of sessions and deletes thousands in one request', async () => {
+      const now = Date.now();
+      await t.db.batchInsert('sessions', Array.from({ length: 2100 }, (_, i) => ({
+        sid: `bulk-${i}`, user_id: anaId, data: '{"cookie":{}}', last_ip: '10.0.0.9', last_user_agent: FIREFOX,
+        last_used: new Date(now - (i + 10) * 1000), expires: new Date(now + 86_400_000), created: new Date(now - 86_400_000),
+      })) as never, 400);
+      const first = await admin.get(`/directory/users/${anaId}/sessions`);
+      expect(first.text.match(/name="ids"/g)).to.have.length(50);
+      const next = /<a rel="next" href="([^"]+)"/.exec(first.text)![1];
+      const second = await admin.get(next);
+      expect(second.text.match(/name="ids"/g)).to.have.length(50);
+      expect(second.text).to.not.contain(/value="(\d+)"/.exec(first.text)![0]);
+      const ids = (await t.db('sessions').where({ user_id: anaId }).pluck('id')).map(String);
+      const res = await post(admin, `/directory/users/${anaId}/sessions/delete`, { ids });
+      expect(res.status).to.equal(303);
+      expect(await count('sessions', { user_id: anaId })).to.equal(0);
+    });
+
     it('warns before the admin ends their own session', async () => {
       const own = await t.db('sessions').where({ user_id: adminId }).first();
       const review = await admin.get(`/directory/users/${adminId}/sessions/delete?ids=${own!.id}`);

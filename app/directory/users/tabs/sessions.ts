@@ -28,13 +28,27 @@ export function describeAgent(userAgent: string | null): string {
   return system ? `${name} on ${system}` : name;
 }
 
-export async function listSessions(db: Knex, userId: number, currentSid?: string): Promise<SessionInfo[]> {
+export interface SessionQuery {
+  /** Keyset position: sessions used before this one (newest first). */
+  after?: { lastUsed: Date; id: number };
+  ids?: number[];
+  limit?: number;
+}
+
+/** A user's active sessions, most recently used first, a page at a time. */
+export async function listSessions(db: Knex, userId: number, currentSid?: string, query: SessionQuery = {}): Promise<SessionInfo[]> {
+  const { after, ids, limit = 50 } = query;
   const rows = await db('sessions')
     .where({ user_id: userId })
     .where('expires', '>', new Date())
-    .orderBy('last_used', 'desc')
+    .modify((q) => {
+      if (ids) q.whereIn('id', ids);
+      if (after) q.where((w) => w.where('last_used', '<', after.lastUsed).orWhere((same) => same.where('last_used', after.lastUsed).where('id', '<', after.id)));
+    })
+    .orderBy([{ column: 'last_used', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .limit(ids ? ids.length : limit)
     .select('id', 'sid', 'last_ip', 'last_user_agent', 'created', 'last_used', 'expires');
-  return rows.map((row) => ({
+  return rows.map((row: { id: number; sid: string; last_ip: string | null; last_user_agent: string | null; created: Date; last_used: Date; expires: Date }) => ({
     id: row.id,
     device: describeAgent(row.last_user_agent),
     ip: row.last_ip,
@@ -46,6 +60,7 @@ export async function listSessions(db: Knex, userId: number, currentSid?: string
 }
 
 const ID = /^\d{1,12}$/;
+const PAGE = 50;
 
 /** The Sessions tab: the user's active sessions; deleting them ends them at their next request. */
 export function sessionsTab(db: Knex): Router {
@@ -53,15 +68,17 @@ export function sessionsTab(db: Knex): Router {
   router.param('userId', loadSubject(db));
 
   router.get('/directory/users/:userId/sessions', async (req, res) => {
-    const sessions = await listSessions(db, req.subject!.id, req.sessionID);
-    await renderTab(req, res, 'sessions', { sessions });
+    const match = /^(\d{1,15})-(\d{1,12})$/.exec(String(req.query.page ?? ''));
+    const after = match ? { lastUsed: new Date(Number(match[1])), id: Number(match[2]) } : undefined;
+    const rows = await listSessions(db, req.subject!.id, req.sessionID, { after, limit: PAGE + 1 });
+    const sessions = rows.slice(0, PAGE);
+    const last = sessions[sessions.length - 1];
+    const next = rows.length > PAGE && last ? `?page=${last.lastUsed.getTime()}-${last.id}` : null;
+    await renderTab(req, res, 'sessions', { sessions, next, paged: Boolean(after) });
   });
 
-  const selected = async (req: Request, ids: string[]) => {
-    const sessions = await listSessions(db, req.subject!.id, req.sessionID);
-    const wanted = new Set(ids.filter((id) => ID.test(id)).map(Number));
-    return sessions.filter((s) => wanted.has(s.id));
-  };
+  const selected = (req: Request, ids: string[]) =>
+    listSessions(db, req.subject!.id, req.sessionID, { ids: ids.filter((id) => ID.test(id)).map(Number) });
 
   bulkRoute(router, '/directory/users/:userId/sessions/delete', {
     verb: 'Delete',

@@ -1,0 +1,209 @@
+// `npm run bench -- [--users 1000000] [--sessions 2000000] [--events 5000000] [--duration 5]`
+// Builds (or reuses) a big directory on DATABASE_URL (default: SQLite in data/bench.sqlite3), serves
+// Roster in this process, and measures each case over HTTP with autocannon. Reports go to bench/results/.
+import fs from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import express from 'express';
+import type { Knex } from 'knex';
+import { pino } from 'pino';
+import { createApp } from '../app/app.js';
+import { createToken } from '../app/api/tokens.js';
+import { hashPassword } from '../app/auth/passwords.js';
+import { loadConfig } from '../app/config.js';
+import { describeDatabaseUrl, isSqlite, migrate, openDb } from '../app/db.js';
+import { addMember, ensureGroup } from '../app/directory/groups/groups.js';
+import { seedGroups, seedUsers } from '../db/seed.js';
+
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: '1000000' }, sessions: { type: 'string', default: '2000000' }, events: { type: 'string', default: '5000000' },
+    duration: { type: 'string', default: '5' }, requests: { type: 'string', default: '200' },
+  },
+});
+const USERS = Number(args.users);
+const SESSIONS = Number(args.sessions);
+const EVENTS = Number(args.events);
+const DURATION = Number(args.duration);
+const SINGLE = Number(args.requests);
+const PASSWORD = 'bench-password-123';
+
+const databaseUrl = process.env.DATABASE_URL ?? 'sqlite:data/bench.sqlite3';
+const config = { ...loadConfig({ ...process.env, DATABASE_URL: databaseUrl, NODE_ENV: 'production', SESSION_SECRET: 'b'.repeat(40), LOG_LEVEL: 'silent' }) };
+const db = openDb(databaseUrl);
+const batch = isSqlite(db) ? 400 : 2000;
+const progress = (label: string, done: number, total: number) => process.stderr.write(`\r${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')}   `);
+
+async function count(table: 'users' | 'sessions' | 'events'): Promise<number> {
+  return Number((await db(table).count({ n: '*' }).first())!.n);
+}
+
+/** Rows in batches, in transactions of many batches (fast on both databases). */
+async function bulk(table: 'sessions' | 'events', total: number, make: (i: number) => Record<string, unknown>) {
+  for (let done = 0; done < total;) {
+    await db.transaction(async (trx) => {
+      for (let k = 0; k < 20 && done < total; k++) {
+        const size = Math.min(batch, total - done);
+        await trx(table).insert(Array.from({ length: size }, (_, j) => make(done + j)) as never);
+        done += size;
+      }
+    });
+    progress(table, done, total);
+  }
+  process.stderr.write('\n');
+}
+
+async function prepare(): Promise<{ heavyUserId: number }> {
+  await migrate(db);
+  const have = await count('users');
+  if (have < USERS) {
+    const groups = await seedGroups(db, 100);
+    await seedUsers(db, USERS - have, groups, batch);
+  }
+  const adminId = (await db('users').where({ username: 'bench-admin' }).first('id'))?.id ?? Number((await db('users').insert({
+    uuid: 'bench-admin-uuid', username: 'bench-admin', name: 'Bench admin', email: '', is_active: true, path: 'admins', type: 'internal',
+    attributes: '{}', password: await hashPassword(PASSWORD, 12), date_joined: new Date(), last_updated: new Date(),
+  }))[0]);
+  await addMember(db, await ensureGroup(db, 'Admins', true), adminId);
+  const [{ min, max }] = await db('users').min({ min: 'id' }).max({ max: 'id' });
+  const heavyUserId = Number(min) + 7;
+  const now = Date.now();
+  if ((await count('sessions')) < SESSIONS) {
+    await bulk('sessions', SESSIONS, (i) => ({
+      sid: `bench-${now}-${i}`, user_id: i < 11_000 ? heavyUserId : Number(min) + (i % (Number(max) - Number(min))), data: '{"cookie":{}}',
+      last_ip: '10.0.0.1', last_user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0',
+      last_used: new Date(now - i * 1000), expires: new Date(now + 14 * 86_400_000), created: new Date(now - i * 2000),
+    }));
+  }
+  if ((await count('events')) < EVENTS) {
+    const user = JSON.stringify({ pk: heavyUserId, username: 'heavy', email: '' });
+    await bulk('events', EVENTS, (i) => {
+      const pk = i < 10_000 ? heavyUserId : Number(min) + (i % (Number(max) - Number(min)));
+      return { action: i % 5 ? 'login' : 'login_failed', user_pk: pk, user: i < 10_000 ? user : '{}', app: 'roster.auth', context: '{"method":"password"}', client_ip: '10.0.0.2', created: new Date(now - i * 5000) };
+    });
+  }
+  if (isSqlite(db)) await db.raw('analyze');
+  return { heavyUserId };
+}
+
+interface Case { name: string; path: string; list?: boolean }
+
+async function main() {
+  const started = Date.now();
+  console.log(`Preparing ${describeDatabaseUrl(databaseUrl)}: ${USERS.toLocaleString('en')} users, ${SESSIONS.toLocaleString('en')} sessions, ${EVENTS.toLocaleString('en')} events`);
+  const { heavyUserId } = await prepare();
+  console.log(`Data ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+  // Count statements and time the slowest one, per request.
+  const pending = new Map<string, number>();
+  let statements = 0;
+  let slowest = 0;
+  (db as Knex).on('query', (q: { __knexQueryUid: string }) => { statements++; pending.set(q.__knexQueryUid, performance.now()); });
+  (db as Knex).on('query-response', (_r: unknown, q: { __knexQueryUid: string }) => {
+    const t0 = pending.get(q.__knexQueryUid);
+    if (t0 !== undefined) slowest = Math.max(slowest, performance.now() - t0);
+    pending.delete(q.__knexQueryUid);
+  });
+
+  const app = createApp({ config, db, logger: pino({ level: 'silent' }), sessionSecret: 'b'.repeat(40) });
+  const server = createServer(app).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const bare = express().get('/', (_req, res) => res.send('ok'));
+  const bareServer = createServer(bare).listen(0, '127.0.0.1');
+  await new Promise((r) => bareServer.once('listening', r));
+
+  // Sign in through the real login form.
+  const loginPage = await fetch(`${base}/login`);
+  const cookie0 = loginPage.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())![1];
+  const login = await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { cookie: cookie0, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, username: 'bench-admin', password: PASSWORD }) });
+  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+
+  const first = await fetch(`${base}/directory/users?sort=name`, { headers: { cookie } }).then((r) => r.text());
+  const deepToken = /<a rel="next" href="[^"]*page=([^"&]+)/.exec(first)?.[1];
+  const cases: Case[] = [
+    { name: 'list: page 1', path: '/directory/users', list: true },
+    { name: 'list: big folder users/staff', path: '/directory/users?path=users%2Fstaff', list: true },
+    { name: 'list: small folder users/customers/eu/de', path: '/directory/users?path=users%2Fcustomers%2Feu%2Fde', list: true },
+    { name: 'list: search by username (ana.)', path: '/directory/users?q=ana.', list: true },
+    { name: 'list: search by name (Mara)', path: '/directory/users?q=Mara', list: true },
+    { name: 'list: search by email (zoe.)', path: '/directory/users?q=zoe.', list: true },
+    { name: 'list: sort name', path: '/directory/users?sort=name', list: true },
+    { name: 'list: sort -name', path: '/directory/users?sort=-name', list: true },
+    { name: 'list: sort last_login', path: '/directory/users?sort=last_login', list: true },
+    { name: 'list: sort -last_login', path: '/directory/users?sort=-last_login', list: true },
+    { name: 'list: sort is_active', path: '/directory/users?sort=is_active', list: true },
+    { name: 'list: keyset page (sort name)', path: `/directory/users?sort=name&page=${deepToken}`, list: true },
+    { name: 'list: show deactivated', path: '/directory/users?active=all', list: true },
+    { name: 'detail: overview (heavy user)', path: `/directory/users/${heavyUserId}` },
+    { name: 'detail: sessions tab (1,000+)', path: `/directory/users/${heavyUserId}/sessions` },
+    { name: 'detail: events tab (10,000)', path: `/directory/users/${heavyUserId}/events` },
+  ];
+
+  const results: Record<string, unknown>[] = [];
+  let maxRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => { maxRss = Math.max(maxRss, process.memoryUsage().rss); }, 200);
+  const measure = async (name: string, url: string, headers: Record<string, string>) => {
+    statements = 0;
+    slowest = 0;
+    const probe = await fetch(url, { headers });
+    const bytes = (await probe.arrayBuffer()).byteLength;
+    const perRequest = statements;
+    const slowestStatement = slowest;
+    const single = await autocannon({ url, connections: 1, amount: SINGLE, headers });
+    const ten = await autocannon({ url, connections: 10, duration: DURATION, headers });
+    const row = {
+      case: name, status: probe.status, bytes, statements: perRequest, slowestStatementMs: Number(slowestStatement.toFixed(2)),
+      p50: single.latency.p50, p99: single.latency.p99, rps10: Math.round(ten.requests.average), p50at10: ten.latency.p50, p99at10: ten.latency.p99,
+      errors: single.errors + ten.errors + single.non2xx + ten.non2xx,
+    };
+    results.push(row);
+    console.log(`${name.padEnd(42)} p50 ${row.p50} ms  p99 ${row.p99} ms  ${row.rps10} req/s@10  ${(bytes / 1024).toFixed(1)} KB  ${perRequest} SQL (max ${row.slowestStatementMs} ms)`);
+  };
+
+  await measure('bare Express route (ceiling)', `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/`, {});
+  for (const c of cases) await measure(c.name, `${base}${c.path}`, { cookie });
+
+  // Bulk deletes over HTTP with an API token, each one transaction.
+  const admin = await db('users').where({ username: 'bench-admin' }).first('id', 'username', 'email');
+  const token = await createToken(db, { identifier: `bench-${Date.now()}`, description: 'bench', ownerId: admin!.id, expires: null }, admin!);
+  if (!token.ok) throw new Error('no token');
+  const auth = { Authorization: `Bearer ${token.key}`, 'Content-Type': 'application/x-www-form-urlencoded' };
+  const timed = async (name: string, path: string, ids: (string | number)[]) => {
+    const t0 = performance.now();
+    const res = await fetch(`${base}${path}`, { method: 'POST', redirect: 'manual', headers: auth, body: new URLSearchParams(ids.map((id) => ['ids', String(id)])) });
+    const ms = performance.now() - t0;
+    results.push({ case: name, status: res.status, ms: Math.round(ms), count: ids.length });
+    console.log(`${name.padEnd(42)} ${Math.round(ms)} ms (status ${res.status})`);
+  };
+  const sessionIds = await db('sessions').where({ user_id: heavyUserId }).limit(10_000).pluck('id');
+  await timed(`bulk delete ${sessionIds.length} sessions`, `/directory/users/${heavyUserId}/sessions/delete`, sessionIds);
+  const userIds = await db('users').where('path', 'users/partners').limit(1000).pluck('id');
+  await timed(`bulk delete ${userIds.length} users`, '/directory/users/delete', userIds);
+  clearInterval(rssTimer);
+
+  const report = { date: new Date().toISOString(), database: describeDatabaseUrl(databaseUrl), users: USERS, sessions: SESSIONS, events: EVENTS, maxRssMb: Math.round(maxRss / 1048576), node: process.version, results };
+  fs.mkdirSync('bench/results', { recursive: true });
+  const stem = `bench/results/${isSqlite(db) ? 'sqlite' : 'mysql'}-${report.date.replace(/[:.]/g, '-')}`;
+  fs.writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2));
+  const md = [
+    `# Roster bench — ${report.database}, ${USERS.toLocaleString('en')} users (${report.date})`, '',
+    `Node ${report.node}; max RSS of the server process: ${report.maxRssMb} MB.`, '',
+    '| case | p50 ms | p99 ms | req/s @10 | p50 @10 | p99 @10 | KB | SQL | slowest SQL ms |', '|---|---|---|---|---|---|---|---|---|',
+    ...results.filter((r) => 'p50' in r).map((r) => `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${r.statements} | ${r.slowestStatementMs} |`),
+    '', '| bulk delete | ms |', '|---|---|', ...results.filter((r) => 'ms' in r).map((r) => `| ${r.case} | ${r.ms} |`), '',
+  ].join('\n');
+  fs.writeFileSync(`${stem}.md`, md);
+  console.log(`\nReport: ${stem}.md (max RSS ${report.maxRssMb} MB)`);
+  server.close();
+  bareServer.close();
+  await db.destroy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
