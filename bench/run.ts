@@ -147,6 +147,7 @@ async function main() {
   let maxRss = process.memoryUsage().rss;
   const rssTimer = setInterval(() => { maxRss = Math.max(maxRss, process.memoryUsage().rss); }, 200);
   const measure = async (name: string, url: string, headers: Record<string, string>) => {
+    await new Promise((r) => setTimeout(r, 300)); // let the previous case's last requests finish
     statements = 0;
     slowest = 0;
     const probe = await fetch(url, { headers });

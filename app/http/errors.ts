@@ -31,6 +31,7 @@ function describe(err: unknown): { status: number; message: string } {
     return { status: 403, message: 'This form has expired or was sent from another page. Reload the page and try again.' };
   }
   if (err instanceof HttpError) return { status: err.status, message: err.message };
+  if ((err as Error)?.name === 'MulterError') return { status: 400, message: 'Only form fields are accepted here, no files.' };
   const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
   if (status && status >= 400 && status < 500) {
     return { status, message: (err as { expose?: boolean }).expose ? (err as Error).message : TITLES[status] ?? 'Bad request' };

@@ -1,31 +1,21 @@
 import { expect } from 'chai';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ensureGroup } from '../../app/directory/groups/groups.js';
 import { insertUser } from '../../app/directory/users/users.js';
-import { createUser, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
-import { landed, launchBrowser, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { createUser, PASSWORD } from '../support/app.js';
+import { browserApp, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: sessions, memberships, deactivation and deletion through reviews', function () {
   this.timeout(120_000);
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof serve>>;
-  let browser: Browser;
-
-  before(async () => {
-    t = await testApp();
-    await createUser(t.db, { username: 'akadmin', admin: true, path: 'admins' });
-    await ensureGroup(t.db, 'Engineering', false);
-    server = await serve(t.app);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
+  const f = browserApp({
+    setup: async (t) => {
+      await createUser(f.t.db, { username: 'akadmin', admin: true, path: 'admins' });
+      await ensureGroup(f.t.db, 'Engineering', false);
+    },
   });
 
   async function signIn(page: Page, username: string): Promise<void> {
-    await visit(page, `${server.baseUrl}/login`);
+    await visit(page, `${f.baseUrl}/login`);
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -43,10 +33,10 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
   for (const js of ['on', 'off'] as JsMode[]) {
     it(`ends a session, adds and removes a group, deactivates and activates a user (JavaScript ${js})`, async () => {
       const username = `member-${js}`;
-      const userId = await createUser(t.db, { username });
-      const userContext = await newContext(browser, 'on');
+      const userId = await createUser(f.t.db, { username });
+      const userContext = await newContext(f.browser, 'on');
       const userPage = await userContext.newPage();
-      const context = await newContext(browser, js);
+      const context = await newContext(f.browser, js);
       const page = await context.newPage();
       const errors = watchErrors(page);
       try {
@@ -54,7 +44,7 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
         await signIn(page, 'akadmin');
 
         // Sessions: select the user's session, review, delete; their browser is logged out.
-        await visit(page, `${server.baseUrl}/directory/users/${userId}/sessions`);
+        await visit(page, `${f.baseUrl}/directory/users/${userId}/sessions`);
         await page.locator('input[name="ids"]').first().check();
         await page.getByRole('button', { name: 'Delete', exact: true }).last().click();
         await confirm(page, js, 'Delete');
@@ -95,13 +85,13 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
     });
 
     it(`bulk deletes users from the list through the review (JavaScript ${js})`, async () => {
-      for (const n of [1, 2, 3]) await insertUser(t.db, { username: `doomed-${js}-${n}`, path: `doomed-${js}` });
-      const context = await newContext(browser, js);
+      for (const n of [1, 2, 3]) await insertUser(f.t.db, { username: `doomed-${js}-${n}`, path: `doomed-${js}` });
+      const context = await newContext(f.browser, js);
       const page = await context.newPage();
       const errors = watchErrors(page);
       try {
         await signIn(page, 'akadmin');
-        await visit(page, `${server.baseUrl}/directory/users?path=doomed-${js}`);
+        await visit(page, `${f.baseUrl}/directory/users?path=doomed-${js}`);
         if (js === 'on') {
           expect(await page.getByRole('button', { name: 'Delete', exact: true }).isDisabled()).to.equal(true);
           await page.getByLabel('Select all').check();
@@ -115,7 +105,7 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
         await page.getByText('3 users deleted.').waitFor();
         await page.getByText('No users in this folder.').waitFor();
         expect(await page.getByRole('link', { name: `doomed-${js}-1`, exact: true }).count()).to.equal(0);
-        expect(await t.db('users').where('username', 'like', `doomed-${js}-%`).first()).to.equal(undefined);
+        expect(await f.t.db('users').where('username', 'like', `doomed-${js}-%`).first()).to.equal(undefined);
         await landed(page);
         expect(errors, 'browser errors').to.deep.equal([]);
       } finally {

@@ -1,34 +1,23 @@
 import { expect } from 'chai';
-import type { Browser } from 'playwright-core';
-import { createUser, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
-import { checkAccessibility, landed, launchBrowser, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { createUser, PASSWORD } from '../support/app.js';
+import { browserApp, checkAccessibility, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: log in, see the Users page, log out', function () {
   this.timeout(60_000);
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof serve>>;
-  let browser: Browser;
-
-  before(async () => {
-    t = await testApp();
-    await createUser(t.db, { username: 'ada', name: 'Ada Lovelace', admin: true });
-    await createUser(t.db, { username: 'bob', name: 'Bob Jones' });
-    server = await serve(t.app);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
+  const f = browserApp({
+    setup: async (t) => {
+      await createUser(f.t.db, { username: 'ada', name: 'Ada Lovelace', admin: true });
+      await createUser(f.t.db, { username: 'bob', name: 'Bob Jones' });
+    },
   });
 
   for (const js of ['on', 'off'] as JsMode[]) {
     it(`works with JavaScript ${js}`, async () => {
-      const context = await newContext(browser, js);
+      const context = await newContext(f.browser, js);
       const page = await context.newPage();
       const errors = watchErrors(page);
       try {
-        await visit(page, `${server.baseUrl}/directory/users`);
+        await visit(page, `${f.baseUrl}/directory/users`);
         expect(new URL(page.url()).pathname).to.equal('/login');
         await page.getByLabel('Username').fill('ada');
         await page.getByLabel('Password').fill('wrong password');
@@ -54,7 +43,7 @@ describe('browser: log in, see the Users page, log out', function () {
         await page.getByText('You have been logged out.').waitFor();
         await landed(page);
         expect(new URL(page.url()).pathname).to.equal('/login');
-        await page.goto(`${server.baseUrl}/directory/users`);
+        await page.goto(`${f.baseUrl}/directory/users`);
         expect(new URL(page.url()).pathname).to.equal('/login');
         expect(errors, 'browser console errors').to.deep.equal([]);
       } finally {
@@ -64,7 +53,7 @@ describe('browser: log in, see the Users page, log out', function () {
   }
 
   it('the accessibility check fails on a page with serious violations', async () => {
-    const context = await newContext(browser, 'off');
+    const context = await newContext(f.browser, 'off');
     const page = await context.newPage();
     try {
       await page.route('http://a11y.invalid/', (route) => route.fulfill({
@@ -85,15 +74,15 @@ describe('browser: log in, see the Users page, log out', function () {
   });
 
   it('shows the 403 page to a signed-in non-administrator', async () => {
-    const context = await newContext(browser, 'on');
+    const context = await newContext(f.browser, 'on');
     const page = await context.newPage();
     try {
-      await visit(page, `${server.baseUrl}/login`);
+      await visit(page, `${f.baseUrl}/login`);
       await page.getByLabel('Username').fill('bob');
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.getByRole('heading', { name: 'My account' }).waitFor();
-      await visit(page, `${server.baseUrl}/directory/users`);
+      await visit(page, `${f.baseUrl}/directory/users`);
       await page.getByRole('heading', { name: 'Forbidden' }).waitFor();
     } finally {
       await context.close();

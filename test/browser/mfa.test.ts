@@ -1,32 +1,16 @@
 import { expect } from 'chai';
 import * as OTPAuth from 'otpauth';
-import type { Browser, Page } from 'playwright-core';
-import { createUser, freePort, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
-import { landed, launchBrowser, newContext, visit, watchErrors } from '../support/browser.js';
+import type { Page } from 'playwright-core';
+import { createUser, PASSWORD } from '../support/app.js';
+import { browserApp, landed, newContext, visit, watchErrors } from '../support/browser.js';
 
 describe('browser: second factors', function () {
   this.timeout(90_000);
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof serve>>;
-  let browser: Browser;
-  let base: string;
-
-  before(async () => {
-    const port = await freePort();
-    // WebAuthn needs a host name, not an IP address: PUBLIC_URL and the browser use localhost.
-    base = `http://localhost:${port}`;
-    t = await testApp({ PUBLIC_URL: base });
-    server = await serve(t.app, port);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
-  });
+  // WebAuthn needs a host name, not an IP address: PUBLIC_URL and the browser use localhost.
+  const f = browserApp({ host: 'localhost' });
 
   async function passwordStep(page: Page, username: string) {
-    await visit(page, `${base}/login`);
+    await visit(page, `${f.baseUrl}/login`);
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -38,8 +22,8 @@ describe('browser: second factors', function () {
   }
 
   it('registers a security key and logs in with it (virtual authenticator over CDP)', async () => {
-    await createUser(t.db, { username: 'keyholder' });
-    const context = await newContext(browser, 'on');
+    await createUser(f.t.db, { username: 'keyholder' });
+    const context = await newContext(f.browser, 'on');
     const page = await context.newPage();
     const errors = watchErrors(page);
     try {
@@ -62,7 +46,7 @@ describe('browser: second factors', function () {
       await landed(page);
       await page.getByRole('button', { name: 'Use a security key or passkey' }).click();
       await page.getByRole('heading', { name: 'My account' }).waitFor();
-      const event = await t.db('events').where({ action: 'login' }).orderBy('id', 'desc').first();
+      const event = await f.t.db('events').where({ action: 'login' }).orderBy('id', 'desc').first();
       expect(JSON.parse(event!.context)).to.deep.equal({ method: 'webauthn' });
       expect(errors, 'browser errors').to.deep.equal([]);
     } finally {
@@ -71,8 +55,8 @@ describe('browser: second factors', function () {
   });
 
   it('enrols TOTP and logs in with a code, with JavaScript off', async () => {
-    await createUser(t.db, { username: 'nojs' });
-    const context = await newContext(browser, 'off');
+    await createUser(f.t.db, { username: 'nojs' });
+    const context = await newContext(f.browser, 'off');
     const page = await context.newPage();
     try {
       await passwordStep(page, 'nojs');

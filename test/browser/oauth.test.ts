@@ -1,39 +1,26 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
-import type { Browser } from 'playwright-core';
 import { createApplication } from '../../app/oauth/applications.js';
-import { createUser, freePort, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
-import { landed, launchBrowser, newContext, visit, watchErrors } from '../support/browser.js';
+import { createUser, PASSWORD } from '../support/app.js';
+import { browserApp, landed, newContext, visit, watchErrors } from '../support/browser.js';
 
 const REDIRECT = 'http://rp.example.test/callback';
 
 describe('browser: signing in to an application with JavaScript off', function () {
   this.timeout(60_000);
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof serve>>;
-  let browser: Browser;
   let config: oidc.Configuration;
-
-  before(async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    t = await testApp({ PUBLIC_URL: base });
-    server = await serve(t.app, port);
-    const adminId = await createUser(t.db, { username: 'akadmin', admin: true });
-    await createUser(t.db, { username: 'ana', name: 'Ana Müller', email: 'ana@example.com' });
-    const created = await createApplication(t.db, { name: 'Wiki', slug: 'wiki', redirectUris: [REDIRECT], consentMode: 'explicit' }, { id: adminId, username: 'akadmin', email: '' });
-    if (!created.ok) throw new Error('no application');
-    config = await oidc.discovery(new URL(`${base}/oauth`), created.application.clientId, created.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
+  const f = browserApp({
+    setup: async (t, base) => {
+      const adminId = await createUser(f.t.db, { username: 'akadmin', admin: true });
+      await createUser(f.t.db, { username: 'ana', name: 'Ana Müller', email: 'ana@example.com' });
+      const created = await createApplication(f.t.db, { name: 'Wiki', slug: 'wiki', redirectUris: [REDIRECT], consentMode: 'explicit' }, { id: adminId, username: 'akadmin', email: '' });
+      if (!created.ok) throw new Error('no application');
+      config = await oidc.discovery(new URL(`${base}/oauth`), created.application.clientId, created.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
+    },
   });
 
   it('logs in with Roster, shows the consent in plain words, and returns a code that the application exchanges', async () => {
-    const context = await newContext(browser, 'off');
+    const context = await newContext(f.browser, 'off');
     const page = await context.newPage();
     const errors = watchErrors(page);
     await page.route(`${REDIRECT}**`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><html lang="en"><title>RP</title><main><h1>Back at the application</h1></main></html>' }));
@@ -64,15 +51,15 @@ describe('browser: signing in to an application with JavaScript off', function (
   });
 
   it('shows the applications pages to administrators', async () => {
-    const context = await newContext(browser, 'off');
+    const context = await newContext(f.browser, 'off');
     const page = await context.newPage();
     try {
-      await visit(page, `${server.baseUrl}/login`);
+      await visit(page, `${f.baseUrl}/login`);
       await page.getByLabel('Username').fill('akadmin');
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.waitForURL('**/directory/users');
-      await visit(page, `${server.baseUrl}/applications`);
+      await visit(page, `${f.baseUrl}/applications`);
       await page.getByRole('link', { name: 'Wiki' }).click();
       await page.getByText('/.well-known/openid-configuration').waitFor();
       await landed(page);

@@ -1,31 +1,21 @@
 import { expect } from 'chai';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { insertUser } from '../../app/directory/users/users.js';
-import { createUser, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
-import { landed, launchBrowser, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { createUser, PASSWORD } from '../support/app.js';
+import { browserApp, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: Directory > Users', function () {
   this.timeout(90_000);
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof serve>>;
-  let browser: Browser;
-
-  before(async () => {
-    t = await testApp();
-    await createUser(t.db, { username: 'akadmin', name: 'Admin', admin: true, path: 'admins' });
-    await insertUser(t.db, { username: 'ana', name: 'Ana Müller', email: 'ana@example.com', path: 'users/staff' });
-    await insertUser(t.db, { username: 'zed', name: 'Zed', path: 'users/customers' });
-    server = await serve(t.app);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
+  const f = browserApp({
+    setup: async (t) => {
+      await createUser(f.t.db, { username: 'akadmin', name: 'Admin', admin: true, path: 'admins' });
+      await insertUser(f.t.db, { username: 'ana', name: 'Ana Müller', email: 'ana@example.com', path: 'users/staff' });
+      await insertUser(f.t.db, { username: 'zed', name: 'Zed', path: 'users/customers' });
+    },
   });
 
   async function signIn(page: Page): Promise<void> {
-    await visit(page, `${server.baseUrl}/login?next=/directory/users`);
+    await visit(page, `${f.baseUrl}/login?next=/directory/users`);
     await page.getByLabel('Username').fill('akadmin');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -43,7 +33,7 @@ describe('browser: Directory > Users', function () {
 
   for (const js of ['on', 'off'] as JsMode[]) {
     it(`selects a folder, creates a user there, follows the toast, quick-edits and expands a row (JavaScript ${js})`, async () => {
-      const context = await newContext(browser, js);
+      const context = await newContext(f.browser, js);
       const page = await context.newPage();
       const errors = watchErrors(page);
       const username = `new-${js}`;
@@ -89,7 +79,7 @@ describe('browser: Directory > Users', function () {
         await landed(page);
 
         // Quick edit from the list: the row changes in place.
-        await visit(page, `${server.baseUrl}/directory/users?path=users`);
+        await visit(page, `${f.baseUrl}/directory/users?path=users`);
         await mark(page, js);
         const row = page.locator('tr', { has: page.getByRole('link', { name: 'ana', exact: true }) });
         await row.getByRole('link', { name: 'Edit ana' }).click();
@@ -103,7 +93,7 @@ describe('browser: Directory > Users', function () {
           await expectNoReload(page, js);
         } else {
           await page.getByText(`Ana renamed (JS ${js})`).first().waitFor();
-          await visit(page, `${server.baseUrl}/directory/users?path=users`);
+          await visit(page, `${f.baseUrl}/directory/users?path=users`);
         }
 
         // Expand a row's quick overview (a <details>: no JavaScript needed).
@@ -120,8 +110,8 @@ describe('browser: Directory > Users', function () {
   }
 
   it('pages and searches by swapping only the table, and the URLs load as full pages', async () => {
-    for (let i = 0; i < 60; i++) await insertUser(t.db, { username: `bulk${String(i).padStart(2, '0')}`, path: 'bulk' });
-    const context = await newContext(browser, 'on');
+    for (let i = 0; i < 60; i++) await insertUser(f.t.db, { username: `bulk${String(i).padStart(2, '0')}`, path: 'bulk' });
+    const context = await newContext(f.browser, 'on');
     const page = await context.newPage();
     const errors = watchErrors(page);
     try {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { freePort, serve, testApp, type TestApp } from './app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -93,4 +94,34 @@ export async function visit(page: Page, url: string): Promise<void> {
 export async function landed(page: Page): Promise<void> {
   await page.waitForLoadState('load');
   await checkAccessibility(page);
+}
+
+export interface BrowserApp {
+  t: TestApp;
+  browser: Browser;
+  /** Where the app listens; also its PUBLIC_URL. */
+  baseUrl: string;
+}
+
+/**
+ * Registers before/after hooks for a browser suite: an app on a fresh database served on a real
+ * port (PUBLIC_URL is that address), and Chromium. WebAuthn needs the host name `localhost`.
+ */
+export function browserApp(options: { host?: 'localhost' | '127.0.0.1'; setup?: (t: TestApp, baseUrl: string) => Promise<void> } = {}): BrowserApp {
+  const fixture = {} as BrowserApp;
+  let stop: (() => Promise<void>) | undefined;
+  before(async () => {
+    const port = await freePort();
+    fixture.baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
+    fixture.t = await testApp({ PUBLIC_URL: fixture.baseUrl });
+    stop = (await serve(fixture.t.app, port)).close;
+    await options.setup?.(fixture.t, fixture.baseUrl);
+    fixture.browser = await launchBrowser();
+  });
+  after(async () => {
+    await fixture.browser?.close();
+    await stop?.();
+    await fixture.t?.close();
+  });
+  return fixture;
 }

@@ -215,17 +215,19 @@ export interface Folder {
 }
 
 /**
- * The distinct paths, by a loose index scan: each step seeks the next path on the (path, username)
- * index, so the cost follows the number of folders, not of users (a plain DISTINCT reads them all).
+ * The distinct paths by a loose index scan, so the cost follows the number of folders, not of
+ * users. MariaDB does that for DISTINCT on the (path, username) index by itself ("index for
+ * group-by"); SQLite gets a recursive query that seeks the next path on the index at each step
+ * (MariaDB, in turn, would scan the index at each step of that one).
  */
 async function distinctPaths(db: Db): Promise<string[]> {
+  if (!isSqlite(db)) return db('users').distinct('path').orderBy('path').pluck('path');
   const result = await db.raw(`with recursive folders(path) as (
       select min(path) from users
       union all
       select (select min(u.path) from users u where u.path > folders.path) from folders where folders.path is not null
     ) select path from folders where path is not null`);
-  const rows: { path: string }[] = Array.isArray(result[0]) ? result[0] : result;
-  return rows.map((r) => r.path);
+  return (result as { path: string }[]).map((r) => r.path);
 }
 
 /** The folder tree: every distinct path and each of its prefixes. */
