@@ -3,7 +3,6 @@ import type { Knex } from 'knex';
 import { actorOf } from '../directory/users/request.js';
 import { text } from '../directory/form-fields.js';
 import { bulkRoute, type BulkAction } from '../http/bulk.js';
-import { wantsFragment } from '../http/htmx.js';
 import { formatDateTime } from '../http/view-helpers.js';
 import { createToken, deleteTokens, listTokens, revokeTokens } from './tokens.js';
 
@@ -21,7 +20,7 @@ export function tokenRoutes(db: Knex): Router {
       title: 'Create API token', nav: 'tokens', content: '../tokens/_form', values, errors, lifetimes: LIFETIMES,
       crumbs: [{ href: '/directory/tokens', text: 'Tokens' }],
     };
-    return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status);
+    return res.dialog(locals, status);
   }
 
   const selected = async (ids: string[]) => {
@@ -68,7 +67,7 @@ export function tokenRoutes(db: Knex): Router {
     if (!result.ok) return form(req, res, values, { [result.field]: result.message }, 422);
     res.set('Cache-Control', 'no-store').set('HX-Trigger', 'tokens-changed').status(201);
     const locals = { title: `Token ${result.token.identifier}`, nav: 'tokens', content: '../tokens/_key', token: result.token, key: result.key, crumbs: [{ href: '/directory/tokens', text: 'Tokens' }] };
-    return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, 201) : res.page('shared/form-page', locals, 201);
+    return res.dialog(locals, 201);
   });
 
   return router;

@@ -60,9 +60,7 @@ async function showReview(req: Request, res: Response, action: BulkAction, items
     warning: action.warning?.(req, items),
     error,
   };
-  return wantsFragment(req, 'modal')
-    ? res.fragment('shared/_modal', { ...locals, content: '_bulk-review' }, status)
-    : res.page('shared/form-page', { ...locals, content: '_bulk-review', crumbs: [{ href: locals.action.back, text: 'Back' }] }, status);
+  return res.dialog({ ...locals, content: '_bulk-review', crumbs: [{ href: locals.action.back, text: 'Back' }] }, status);
 }
 
 export function bulkRoute(router: Router, url: string, action: BulkAction): void {

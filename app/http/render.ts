@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { wantsJson } from './bearer.js';
+import { wantsFragment } from './htmx.js';
 import { takeToasts } from './toast.js';
 
 declare global {
@@ -9,6 +10,11 @@ declare global {
       page(view: string, locals?: Record<string, unknown>, status?: number): Promise<void>;
       /** Renders a view alone, plus pending toasts as an htmx partial for the toast region. */
       fragment(view: string, locals?: Record<string, unknown>, status?: number): Promise<void>;
+      /**
+       * A form or a review (locals.content names its partial, from views/shared/): a modal for an
+       * htmx request aimed at #modal, a page of its own otherwise.
+       */
+      dialog(locals: Record<string, unknown> & { content: string }, status?: number): Promise<void>;
     }
   }
 }
@@ -44,5 +50,7 @@ export function render(req: Request, res: Response, next: NextFunction): void {
     const partial = toasts.length ? await renderView(res, 'shared/_toasts-partial', { toasts }) : '';
     res.status(status).type('html').send(body + partial);
   };
+  res.dialog = (locals, status = 200) =>
+    (wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status));
   next();
 }

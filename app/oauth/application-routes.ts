@@ -80,7 +80,7 @@ export function applicationRoutes(config: Config, db: Knex): Router {
       title, nav: 'applications', content, modes: CONSENT_MODES, issuer, ...locals,
       crumbs: [{ href: '/applications', text: 'Applications' }, ...(application ? [{ href: `/applications/${application.id}`, text: application.name }] : [])],
     };
-    return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', all, status) : res.page('shared/form-page', all, status);
+    return res.dialog(all, status);
   }
 
   /** The secret exists only in this response: never cached, never in a toast (the session is stored). */

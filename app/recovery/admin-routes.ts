@@ -19,11 +19,11 @@ export function lifetime(config: Config, value: unknown): number {
 }
 
 /** Modal for htmx, page otherwise; never cached, since it may hold a secret. */
-function show(req: Request, res: Response, view: Record<string, unknown>, status = 200) {
+function show(req: Request, res: Response, view: Record<string, unknown> & { content: string }, status = 200) {
   res.set('Cache-Control', 'no-store');
   const user = req.subject!;
   const locals = { nav: 'users', user, crumbs: [{ href: `/directory/users/${user.id}`, text: user.username }], ...view };
-  return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status);
+  return res.dialog(locals, status);
 }
 
 /** After an action that only needs a toast: htmx stays where it is, a plain form goes back. */

@@ -52,7 +52,7 @@ function showForm(req: Request, res: Response, locals: { group?: Group; values: 
     content: '../directory/groups/_form',
     crumbs: [{ href: '/directory/groups', text: 'Groups' }, ...(group ? [{ href: `/directory/groups/${group.id}`, text: group.name }] : [])],
   };
-  return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view, status) : res.page('shared/form-page', view, status);
+  return res.dialog(view, status);
 }
 
 /** Directory > Groups: list, create, edit, delete; superuser groups make administrators. */

@@ -55,7 +55,7 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
       title: `${user.isActive ? 'Deactivate' : 'Activate'} ${user.username}?`, nav: 'users', user, sessions, error: null,
       content: '../directory/users/_activation', crumbs: [{ href: `/directory/users/${user.id}`, text: user.username }],
     };
-    await (wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view) : res.page('shared/form-page', view));
+    await res.dialog(view);
   });
 
   router.post('/directory/users/:userId/activation', async (req, res) => {
@@ -69,7 +69,7 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
         title: `Deactivate ${user.username}?`, nav: 'users', user, sessions: 0, error: err.message,
         content: '../directory/users/_activation', crumbs: [{ href: `/directory/users/${user.id}`, text: user.username }],
       };
-      return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view, 422) : res.page('shared/form-page', view, 422);
+      return res.dialog(view, 422);
     }
     toast(req, active ? `${user.username} activated: they can log in again.` : `${user.username} deactivated: their sessions ended and login is blocked.`);
     if (wantsFragment(req, 'modal')) {

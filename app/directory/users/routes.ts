@@ -31,7 +31,7 @@ function showForm(req: Request, res: Response, locals: { user?: User; values: Us
     content: '../directory/users/_form',
     crumbs: [{ href: '/directory/users', text: 'Users' }, ...(user ? [{ href: `/directory/users/${user.id}`, text: user.username }] : [])],
   };
-  return wantsFragment(req, 'modal') ? res.fragment('shared/_modal', view, status) : res.page('shared/form-page', view, status);
+  return res.dialog(view, status);
 }
 
 export function userRoutes(db: Knex): Router {
