@@ -26,7 +26,8 @@ export function htmx(req: Request, res: Response, next: NextFunction): void {
   const hash = target.indexOf('#');
   req.htmx = {
     target: hash >= 0 ? target.slice(hash + 1) : null,
-    boosted: req.get('HX-Boosted') === 'true' || req.get('HX-Request-Type') === 'full',
+    // A boosted link or form may still aim at a region (hx-target); only a body swap wants a page.
+    boosted: req.get('HX-Request-Type') === 'full' || (req.get('HX-Boosted') === 'true' && hash < 0),
   };
   next();
 }

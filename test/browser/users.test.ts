@@ -82,7 +82,7 @@ describe('browser: Directory > Users', function () {
         await visit(page, `${f.baseUrl}/directory/users?path=users`);
         await mark(page, js);
         const row = page.locator('tr', { has: page.getByRole('link', { name: 'ana', exact: true }) });
-        await row.getByRole('link', { name: 'Edit ana' }).click();
+        await row.getByRole('button', { name: 'Edit ana' }).click();
         const edit = js === 'on' ? page.locator('dialog.modal') : page.locator('form.user-form');
         await edit.getByLabel('Name', { exact: true }).fill(`Ana renamed (JS ${js})`);
         await landed(page);
