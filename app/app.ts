@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import compression from 'compression';
 import ejs from 'ejs';
 import express from 'express';
 import type { Knex } from 'knex';
@@ -11,6 +12,7 @@ import { authRoutes } from './auth/routes.js';
 import { groupRoutes } from './directory/groups/routes.js';
 import { lifecycleRoutes } from './directory/users/lifecycle.js';
 import { userRoutes } from './directory/users/routes.js';
+import { exportRoutes } from './directory/users/export.js';
 import { eventsTab } from './directory/users/tabs/events.js';
 import { groupsTab } from './directory/users/tabs/groups.js';
 import { sessionsTab } from './directory/users/tabs/sessions.js';
@@ -70,6 +72,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
     autoLogging: { ignore: (req) => req.url?.startsWith('/-/health/') ?? false },
   }));
   app.use(securityHeaders(config));
+  if (config.compression) app.use(compression());
   app.use(healthRoutes(db));
   const oauth = oauthServer(config, db, sessionSecret);
   app.use(OAUTH_PATH, oauth.endpoints);
@@ -97,7 +100,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(mfaLoginRoutes(config, db), meRoutes(config, db));
   app.use(apiRoutes(config, db));
   app.use(interactionRoutes(config, db, oauth));
-  app.use(lifecycleRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
+  app.use(lifecycleRoutes(config, db), exportRoutes(db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
   app.use(groupRoutes(db), recoveryAdminRoutes(config, db), applicationRoutes(config, db), tokenRoutes(db));
 
   app.use(notFound);

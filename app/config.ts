@@ -15,6 +15,8 @@ export interface Config {
   logLevel: string;
   /** Whether deleting a user also deletes the events they caused (GDPR; authentik does). */
   deleteUserEvents: boolean;
+  /** gzip responses in Node; off by default (a reverse proxy does it cheaper). */
+  compression: boolean;
   /** bcrypt work factor; production is always ≥ 12, tests may lower it for speed. */
   bcryptRounds: number;
 }
@@ -70,6 +72,8 @@ const schema = Joi.object({
     Joi.number().integer().min(0),
     Joi.string().pattern(/^[\w.:/, -]+$/),
   ).default(false).messages({ '*': '{{#label}} must be true, false, a hop count or a list of addresses' }),
+  COMPRESSION: Joi.boolean().truthy('1', 'yes', 'on').falsy('0', 'no', 'off').default(false)
+    .messages({ '*': '{{#label}} must be true or false' }),
   DELETE_USER_EVENTS: Joi.boolean().truthy('1', 'yes').falsy('0', 'no').default(true)
     .messages({ '*': '{{#label}} must be true or false' }),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
@@ -98,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: value.TRUST_PROXY,
     logLevel: value.LOG_LEVEL,
     deleteUserEvents: value.DELETE_USER_EVENTS,
+    compression: value.COMPRESSION,
     bcryptRounds: 12,
   };
 }

@@ -62,6 +62,18 @@ describe('health, errors and assets', () => {
     }
   });
 
+  it('gzips responses only when COMPRESSION is on', async () => {
+    const plain = await supertest(t.app).get('/login').set('Accept-Encoding', 'gzip');
+    expect(plain.headers['content-encoding']).to.equal(undefined);
+    const zipped = await testApp({ COMPRESSION: 'true' });
+    try {
+      const res = await supertest(zipped.app).get('/login').set('Accept-Encoding', 'gzip');
+      expect(res.headers['content-encoding']).to.equal('gzip');
+    } finally {
+      await zipped.close();
+    }
+  });
+
   it('serves htmx, the stylesheet and the script from the app itself', async () => {
     const htmx = await supertest(t.app).get('/assets/htmx.min.js');
     expect(htmx.status).to.equal(200);

@@ -313,6 +313,22 @@ describe('Directory > Users', () => {
     });
   });
 
+  it('exports the filtered list as CSV, streamed, with fields quoted and formulas defused', async () => {
+    await insertUser(t.db, { username: 'ana', name: 'Müller, Ana "the admin"', email: 'ana@example.com', path: 'users/staff' });
+    await insertUser(t.db, { username: 'ben', name: '=HYPERLINK("x")', path: 'users/staff/eng' });
+    await insertUser(t.db, { username: 'cleo', path: 'elsewhere' });
+    const res = await agent.get('/directory/users/export.csv?path=users');
+    expect(res.status).to.equal(200);
+    expect(res.headers['content-type']).to.contain('text/csv');
+    expect(res.headers['content-disposition']).to.contain('attachment; filename=users-users.csv');
+    const lines = res.text.trim().split('\r\n');
+    expect(lines[0]).to.equal('id,uuid,username,name,email,is_active,path,type,last_login,date_joined');
+    expect(lines).to.have.length(3);
+    expect(lines[1]).to.contain(',ana,"Müller, Ana ""the admin""",ana@example.com,true,users/staff,internal,,');
+    expect(lines[2]).to.contain(`,ben,"'=HYPERLINK(""x"")",`);
+    expect((await agent.get('/directory/users/export.csv?q=cle')).text).to.contain(',cleo,');
+  });
+
   it('escapes XSS payloads in every field wherever they are shown', async () => {
     const res = await post('/directory/users', {
       username: XSS, path: `p${XSS}`, name: XSS, email: '', attributes: `k: "${XSS}"`, is_active: 'true', type: 'internal',

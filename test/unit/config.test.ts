@@ -41,6 +41,7 @@ describe('configuration', () => {
       [{ BOOTSTRAP_EMAIL: 'not-an-email' }, 'BOOTSTRAP_EMAIL'],
       [{ BOOTSTRAP_PASSWORD: 'short' }, 'BOOTSTRAP_PASSWORD'],
       [{ NODE_ENV: 'production' }, 'SESSION_SECRET'],
+      [{ COMPRESSION: 'maybe' }, 'COMPRESSION'],
     ] as const) {
       const message = configError(env);
       expect(message, JSON.stringify(env)).to.contain(variable);

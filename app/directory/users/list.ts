@@ -188,15 +188,18 @@ export async function searchUsers(db: Db, filter: ListFilter, pageSize = PAGE_SI
  */
 async function searchPage(db: Db, filter: ListFilter, page: (match: (q: Knex.QueryBuilder) => void) => Knex.QueryBuilder, pageSize: number, order: string): Promise<UserRow[]> {
   const q = filter.q;
-  const parts = [
-    page((w) => wherePrefix(w, 'username', q, true)),
-    page((w) => wherePrefix(w, 'name', q, false)),
-    page((w) => wherePrefix(w, 'email', q, false)),
-  ].map((part) => part.toSQL().toNative());
   const column = SORTS[filter.sort].column;
+  const mariaDb = await isMariaDb(db);
+  const parts = (['username', 'name', 'email'] as const).map((searched) => {
+    const sql = page((w) => wherePrefix(w, searched, q, searched === 'username')).toSQL().toNative();
+    // MariaDB would rather walk the sort column's index past every non-matching row than sort the
+    // matches of the searched column's index; it is told not to use the sort index for the order.
+    if (!mariaDb || searched === column) return sql;
+    return { ...sql, sql: sql.sql.replace('from `users`', `from \`users\` ignore index for order by (${SORT_INDEXES.join(', ')})`) };
+  });
   const orderBy = column === 'username' ? `username ${order}` : `${column} ${order}, username ${order}`;
   const union = parts.map((p, i) => `select * from (${p.sql}) as match${i}`).join(' union ');
-  const sql = `${(await isMariaDb(db)) ? `set statement max_statement_time=${SEARCH_TIMEOUT_S} for ` : ''}select * from (${union}) as matches order by ${orderBy} limit ${pageSize + 1}`;
+  const sql = `${mariaDb ? `set statement max_statement_time=${SEARCH_TIMEOUT_S} for ` : ''}select * from (${union}) as matches order by ${orderBy} limit ${pageSize + 1}`;
   try {
     const result = await db.raw(sql, parts.flatMap((p) => p.bindings as never[]));
     return isSqlite(db) ? result : result[0];
@@ -207,6 +210,7 @@ async function searchPage(db: Db, filter: ListFilter, page: (match: (q: Knex.Que
 }
 
 export const SEARCH_TIMEOUT_S = 3;
+const SORT_INDEXES = ['users_username_unique', 'users_active_username', 'users_path_username', 'users_last_login_username'];
 
 export interface Folder {
   name: string;
@@ -246,4 +250,16 @@ export async function folderTree(db: Db): Promise<Folder[]> {
     }
   }
   return root.children;
+}
+
+/** Every user the filter selects (no paging), for a streamed export; the search is one OR here. */
+export function exportQuery(db: Db, filter: ListFilter): Knex.QueryBuilder {
+  const query = db('users').select('id', 'uuid', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'date_joined');
+  if (filter.path) whereInFolder(query, filter.path);
+  if (!filter.showInactive) query.where('is_active', true);
+  if (filter.q) {
+    const q = filter.q;
+    query.where((w) => w.where((u) => wherePrefix(u, 'username', q, true)).orWhere((n) => wherePrefix(n, 'name', q, false)).orWhere((e) => wherePrefix(e, 'email', q, false)));
+  }
+  return query.orderBy('username');
 }
