@@ -26,16 +26,27 @@ export function snapshot(user: { id: number; username: string; email: string }):
   return { pk: user.id, username: user.username, email: user.email };
 }
 
-export async function recordEvent(db: Db, event: NewEvent): Promise<void> {
-  await db('events').insert({
+function toRow(event: NewEvent, created: Date) {
+  return {
     action: event.action,
     user_pk: event.user?.id ?? null,
     user: JSON.stringify(event.user ? snapshot(event.user) : {}),
     app: event.app,
     context: JSON.stringify(event.context ?? {}),
     client_ip: event.clientIp ?? null,
-    created: new Date(),
-  });
+    created,
+  };
+}
+
+export async function recordEvent(db: Db, event: NewEvent): Promise<void> {
+  await db('events').insert(toRow(event, new Date()));
+}
+
+/** Many events in few statements (one per 400 rows: SQLite's limit on a multi-row insert). */
+export async function recordEvents(db: Db, events: NewEvent[]): Promise<void> {
+  const created = new Date();
+  const rows = events.map((event) => toRow(event, created));
+  for (let i = 0; i < rows.length; i += 400) await db('events').insert(rows.slice(i, i + 400));
 }
 
 export interface Event {

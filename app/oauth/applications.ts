@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApplicationRow, Db } from '../db.js';
 import { isUniqueViolation, toDate } from '../db.js';
-import { recordEvent } from '../events/events.js';
+import { recordEvent, recordEvents } from '../events/events.js';
 import type { Actor } from '../directory/users/users.js';
 
 export const CONSENT_MODES = {
@@ -140,8 +140,6 @@ export async function rotateSecret(db: Db, application: Application, actor: Acto
 export async function deleteApplications(db: Db, applications: { id: number; name: string }[], actor: Actor): Promise<void> {
   await db.transaction(async (trx) => {
     await trx('applications').whereIn('id', applications.map((a) => a.id)).delete();
-    for (const application of applications) {
-      await recordEvent(trx, { action: 'model_deleted', user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application) } });
-    }
+    await recordEvents(trx, applications.map((application) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application) } })));
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, GroupRow } from '../../db.js';
 import { isUniqueViolation, toDate } from '../../db.js';
-import { recordEvent } from '../../events/events.js';
+import { recordEvent, recordEvents } from '../../events/events.js';
 import { RuleError } from '../../http/errors.js';
 import type { Actor } from '../users/users.js';
 
@@ -151,9 +151,7 @@ export async function deleteGroups(db: Db, groups: { id: number; name: string }[
   await db.transaction(async (trx) => {
     await trx('groups').whereIn('id', groups.map((g) => g.id)).delete();
     await assertAdministratorRemains(trx);
-    for (const group of groups) {
-      await recordEvent(trx, { action: 'model_deleted', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } });
-    }
+    await recordEvents(trx, groups.map((group) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } })));
   });
 }
 
@@ -172,9 +170,7 @@ export async function removeMemberships(db: Db, user: { id: number; username: st
   await db.transaction(async (trx) => {
     await trx('group_memberships').where({ user_id: user.id }).whereIn('group_id', groups.map((g) => g.id)).delete();
     await assertAdministratorRemains(trx);
-    for (const group of groups) {
-      await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), removed_user: user.username } });
-    }
+    await recordEvents(trx, groups.map((group) => ({ action: 'model_updated' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), removed_user: user.username } })));
   });
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
 import { toDate } from '../../db.js';
 import { isUniqueViolation } from '../../db.js';
-import { recordEvent } from '../../events/events.js';
+import { recordEvent, recordEvents } from '../../events/events.js';
 import { RuleError } from '../../http/errors.js';
 import { assertAdministratorRemains } from '../groups/groups.js';
 import { revokeUserTokens } from '../../oauth/grants.js';
@@ -259,12 +259,10 @@ export async function deleteUsers(db: Db, users: User[], actor: Actor, options: 
     await trx('users').whereIn('id', ids).delete();
     if (options.deleteEvents) await trx('events').whereIn('user_pk', ids).delete();
     await assertAdministratorRemains(trx);
-    for (const user of users) {
-      await recordEvent(trx, {
-        action: 'model_deleted', user: actor, app: 'roster.directory', clientIp: actor.ip,
-        context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
-      });
-    }
+    await recordEvents(trx, users.map((user) => ({
+      action: 'model_deleted' as const, user: actor, app: 'roster.directory', clientIp: actor.ip,
+      context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
+    })));
   });
 }
 
