@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { ensureGroup } from '../../app/directory/groups/groups.js';
 import { insertUser } from '../../app/directory/users/users.js';
-import { createUser, PASSWORD } from '../support/app.js';
-import { browserApp, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { createUser } from '../support/app.js';
+import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: sessions, memberships, deactivation and deletion through reviews', function () {
   this.timeout(120_000);
@@ -15,10 +15,7 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
   });
 
   async function signIn(page: Page, username: string): Promise<void> {
-    await visit(page, `${f.baseUrl}/login`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, f.baseUrl, username);
     await page.waitForURL((url) => url.pathname !== '/login');
   }
 

@@ -1,20 +1,13 @@
 import { expect } from 'chai';
 import * as OTPAuth from 'otpauth';
 import type { Page } from 'playwright-core';
-import { createUser, PASSWORD } from '../support/app.js';
-import { browserApp, landed, newContext, visit, watchErrors } from '../support/browser.js';
+import { createUser } from '../support/app.js';
+import { browserApp, logIn, landed, newContext, watchErrors } from '../support/browser.js';
 
 describe('browser: second factors', function () {
   this.timeout(90_000);
   // WebAuthn needs a host name, not an IP address: PUBLIC_URL and the browser use localhost.
   const f = browserApp({ host: 'localhost' });
-
-  async function passwordStep(page: Page, username: string) {
-    await visit(page, `${f.baseUrl}/login`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-  }
 
   async function logOut(page: Page) {
     await page.getByRole('button', { name: 'Log out' }).click();
@@ -32,7 +25,7 @@ describe('browser: second factors', function () {
       const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
         options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
       });
-      await passwordStep(page, 'keyholder');
+      await logIn(page, f.baseUrl, 'keyholder');
       await page.getByRole('heading', { name: 'My account' }).waitFor();
       await page.getByLabel('Name of the new security key').fill('Laptop key');
       await page.getByRole('button', { name: 'Add a security key or passkey' }).click();
@@ -41,7 +34,7 @@ describe('browser: second factors', function () {
       expect((await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials).to.have.length(1);
 
       await logOut(page);
-      await passwordStep(page, 'keyholder');
+      await logIn(page, f.baseUrl, 'keyholder');
       await page.getByRole('heading', { name: 'Second factor' }).waitFor();
       await landed(page);
       await page.getByRole('button', { name: 'Use a security key or passkey' }).click();
@@ -59,7 +52,7 @@ describe('browser: second factors', function () {
     const context = await newContext(f.browser, 'off');
     const page = await context.newPage();
     try {
-      await passwordStep(page, 'nojs');
+      await logIn(page, f.baseUrl, 'nojs');
       await page.getByRole('heading', { name: 'My account' }).waitFor();
       await page.getByText('Security keys and passkeys need JavaScript').waitFor();
       await page.getByRole('button', { name: 'Add an authenticator app' }).click();
@@ -73,7 +66,7 @@ describe('browser: second factors', function () {
       await landed(page);
 
       await logOut(page);
-      await passwordStep(page, 'nojs');
+      await logIn(page, f.baseUrl, 'nojs');
       await page.getByLabel('Code from your authenticator app').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
       await landed(page);
       await page.getByRole('button', { name: 'Verify' }).click();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { createApplication } from '../../app/oauth/applications.js';
 import { createUser, PASSWORD } from '../support/app.js';
-import { browserApp, landed, newContext, visit, watchErrors } from '../support/browser.js';
+import { browserApp, logIn, landed, newContext, visit, watchErrors } from '../support/browser.js';
 
 const REDIRECT = 'http://rp.example.test/callback';
 
@@ -54,10 +54,7 @@ describe('browser: signing in to an application with JavaScript off', function (
     const context = await newContext(f.browser, 'off');
     const page = await context.newPage();
     try {
-      await visit(page, `${f.baseUrl}/login`);
-      await page.getByLabel('Username').fill('akadmin');
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Log in' }).click();
+      await logIn(page, f.baseUrl, 'akadmin');
       await page.waitForURL('**/directory/users');
       await visit(page, `${f.baseUrl}/applications`);
       await page.getByRole('link', { name: 'Wiki' }).click();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { createUser, PASSWORD } from '../support/app.js';
-import { browserApp, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { createUser } from '../support/app.js';
+import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: recovery link from the quick overview', function () {
   this.timeout(90_000);
@@ -19,10 +19,7 @@ describe('browser: recovery link from the quick overview', function () {
       const errors = watchErrors(page);
       const fresh = await newContext(f.browser, js);
       try {
-        await visit(page, `${f.baseUrl}/login`);
-        await page.getByLabel('Username').fill('akadmin');
-        await page.getByLabel('Password').fill(PASSWORD);
-        await page.getByRole('button', { name: 'Log in' }).click();
+        await logIn(page, f.baseUrl, 'akadmin');
         await page.waitForURL('**/directory/users');
         await visit(page, `${f.baseUrl}/directory/users?path=recover-${js}`);
         const row = page.locator('tr', { has: page.getByRole('link', { name: username, exact: true }) });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { insertUser } from '../../app/directory/users/users.js';
-import { createUser, PASSWORD } from '../support/app.js';
-import { browserApp, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { createUser } from '../support/app.js';
+import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: Directory > Users', function () {
   this.timeout(90_000);
@@ -15,10 +15,7 @@ describe('browser: Directory > Users', function () {
   });
 
   async function signIn(page: Page): Promise<void> {
-    await visit(page, `${f.baseUrl}/login?next=/directory/users`);
-    await page.getByLabel('Username').fill('akadmin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logIn(page, f.baseUrl, 'akadmin', { next: '/directory/users' });
     await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
     await landed(page);
   }

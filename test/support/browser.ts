@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { freePort, serve, testApp, type TestApp } from './app.js';
+import { freePort, PASSWORD, serve, testApp, type TestApp } from './app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -124,4 +124,12 @@ export function browserApp(options: { host?: 'localhost' | '127.0.0.1'; setup?: 
     await fixture.t?.close();
   });
   return fixture;
+}
+
+/** Visits the login page (with `next` if given) and submits the form; the caller waits for what follows. */
+export async function logIn(page: Page, baseUrl: string, username: string, options: { next?: string; password?: string } = {}): Promise<void> {
+  await visit(page, `${baseUrl}/login${options.next ? `?next=${options.next}` : ''}`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(options.password ?? PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
 }
