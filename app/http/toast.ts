@@ -4,6 +4,8 @@ export interface Toast {
   kind: 'success' | 'error' | 'info';
   message: string;
   link?: { href: string; text: string };
+  /** Stays until dismissed (errors and toasts with a link always do): for what the reader must act on. */
+  sticky?: boolean;
 }
 
 /**
@@ -13,7 +15,7 @@ export interface Toast {
 export function toast(req: Request, message: string, options: Partial<Omit<Toast, 'message'>> = {}): void {
   if (!req.session) return; // a program with an API token: no session, no toasts
   const flash = req.session.flash ?? [];
-  flash.push({ kind: options.kind ?? 'success', message, ...(options.link ? { link: options.link } : {}) });
+  flash.push({ kind: options.kind ?? 'success', message, ...(options.link ? { link: options.link } : {}), ...(options.sticky ? { sticky: true } : {}) });
   req.session.flash = flash;
 }
 

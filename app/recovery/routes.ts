@@ -36,7 +36,7 @@ export function recoveryRoutes(config: Config, db: Knex): Router {
     }
     const redeemed = await redeemToken(db, found, await hashPassword(password, config.bcryptRounds), req.ip);
     if (!redeemed) return res.page('recovery/gone', GONE, 410);
-    toast(req, 'Your password has been set. Log in with it.');
+    toast(req, 'Your password has been set. Log in with it.', { sticky: true });
     res.redirect(303, `/login`);
   });
 
