@@ -26,6 +26,7 @@ import { htmx } from './http/htmx.js';
 import { render } from './http/render.js';
 import { securityHeaders } from './http/security.js';
 import { sessions, trackActivity } from './http/sessions.js';
+import { ejsOptions, partials } from './http/templates.js';
 import { viewHelpers } from './http/view-helpers.js';
 import { meRoutes } from './me/routes.js';
 import { mfaLoginRoutes } from './mfa/login-routes.js';
@@ -54,14 +55,13 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.set('trust proxy', config.trustProxy);
   app.set('views', path.join(root, 'views'));
   app.set('view engine', 'ejs');
-  // EJS with rmWhitespace: template indentation is dropped (a third of the list's bytes).
   app.engine('ejs', (file, data, done) => {
     const settings = (data as { settings: Record<string, unknown> }).settings;
-    ejs.renderFile(file, data as ejs.Data, { rmWhitespace: true, cache: Boolean(settings['view cache']), views: [settings.views as string] }, done as never);
+    ejs.renderFile(file, data as ejs.Data, { ...ejsOptions(config.env === 'production'), cache: Boolean(settings['view cache']), views: [settings.views as string] }, done as never);
   });
   app.set('view cache', config.env === 'production');
   app.disable('x-powered-by');
-  Object.assign(app.locals, viewHelpers);
+  Object.assign(app.locals, viewHelpers, { partial: partials(path.join(root, 'views'), config.env === 'production') });
 
   app.use(pinoHttp({
     logger,

@@ -135,10 +135,38 @@ describe('Directory > Users', () => {
       });
     }
 
+    it('pages a search by best match: usernames, then names, then emails; each user once, forwards and back', async () => {
+      const pad = (i: number) => String(i).padStart(3, '0');
+      // 60 match by username (and by email too), 40 by name only, 30 by email only.
+      for (let i = 0; i < 60; i++) await insertUser(t.db, { username: `mx${pad(i)}`, name: `Someone ${i}`, email: `mx${pad(i)}@example.com`, path: 'bulk' });
+      for (let i = 0; i < 40; i++) await insertUser(t.db, { username: `n${pad(i)}`, name: `Mx Name ${pad(i)}`, email: `n${i}@example.com`, path: 'bulk' });
+      for (let i = 0; i < 30; i++) await insertUser(t.db, { username: `e${pad(i)}`, name: `Other ${i}`, email: `mxz${pad(i)}@example.com`, path: 'bulk' });
+      const expected = [...Array.from({ length: 60 }, (_, i) => `mx${pad(i)}`), ...Array.from({ length: 40 }, (_, i) => `n${pad(i)}`), ...Array.from({ length: 30 }, (_, i) => `e${pad(i)}`)];
+
+      const pages: string[][] = [];
+      const responses: string[] = [];
+      for (let url: string | undefined = '/directory/users?q=mx'; url; url = relLink(responses[responses.length - 1], 'next')) {
+        responses.push((await agent.get(url)).text);
+        pages.push(usernamesIn(responses[responses.length - 1]));
+        expect(pages.length).to.be.below(10);
+      }
+      expect(pages.flat()).to.deep.equal(expected);
+      expect(pages.map((p) => p.length)).to.deep.equal([50, 50, 30]);
+      expect(responses[0]).to.contain('sorted by best match');
+      const back = await agent.get(relLink(responses[2], 'prev')!);
+      expect(usernamesIn(back.text)).to.deep.equal(pages[1]);
+      expect(usernamesIn((await agent.get(relLink(back.text, 'prev')!)).text)).to.deep.equal(pages[0]);
+
+      // A chosen sort orders all matches by it instead.
+      const byUsername = await agent.get('/directory/users?q=mx&sort=username');
+      expect(usernamesIn(byUsername.text).slice(0, 3)).to.deep.equal(['e000', 'e001', 'e002']);
+      expect(byUsername.text).to.contain('aria-sort="ascending"');
+    });
+
     it('carries rel links in fragments too, and ignores a page token it cannot read', async () => {
       const res = await agent.get('/directory/users?path=bulk').set('HX-Request', 'true').set('HX-Target', 'div#users-table');
       expect(relLink(res.text, 'next')).to.match(/page=/);
-      expect(res.text).to.contain('hx-push-url="true"');
+      expect(res.text).to.contain('hx-push-url:inherited="true"');
       const bad = await agent.get('/directory/users?path=bulk&page=%7Bnot-a-token');
       expect(bad.status).to.equal(200);
       expect(usernamesIn(bad.text)[0]).to.equal('u000');
