@@ -40,7 +40,9 @@ import { consentsTab } from './directory/users/tabs/consents.js';
 import { tokensTab } from './directory/users/tabs/tokens.js';
 import { recoveryRoutes } from './recovery/routes.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// The project directory (views/, public/): above app/, run from the sources or built into dist/app/.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, path.basename(path.dirname(here)) === 'dist' ? '../..' : '..');
 
 export interface AppDeps {
   config: Config;

@@ -3,9 +3,8 @@
 // Roster in a child process (bench/server.ts), and measures each case over HTTP with autocannon from
 // this process. Reports go to bench/results/.
 import fs from 'node:fs';
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createToken } from '../app/api/tokens.js';
@@ -102,9 +101,9 @@ async function main() {
 
   // Roster runs in a child process (bench/server.ts): its RSS is the server's alone, and the load
   // generator in this process does not take its CPU time.
-  const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), {
-    execArgv: ['--import', 'tsx'], env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit',
-  });
+  // Built as `npm start` runs it: compiled JavaScript, no TypeScript loader in the process.
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const child = fork('dist/bench/server.js', { execArgv: [], env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
   let exited: (code: number | null) => void = () => {};
   child.on('exit', (code) => exited(code));
   const nextMessage = () => new Promise<ServerMessage>((resolve, reject) => {
