@@ -63,6 +63,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   });
   app.set('view cache', config.env === 'production');
   app.disable('x-powered-by');
+  app.set('etag', false); // pages are per session and per moment: hashing each one for an ETag buys nothing
   Object.assign(app.locals, viewHelpers, { partial: partials(path.join(root, 'views'), config.env === 'production') });
 
   app.use(pinoHttp({

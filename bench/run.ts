@@ -1,4 +1,4 @@
-// `npm run bench -- [--users 1000000] [--sessions 2000000] [--events 5000000] [--duration 5] [--requests 200] [--seed-only]`
+// `npm run bench -- [--users 1000000] [--sessions 2000000] [--events 5000000] [--duration 5] [--warmup 2] [--requests 200] [--seed-only]`
 // Builds (or reuses) a big directory on DATABASE_URL (default: SQLite in data/bench.sqlite3), starts
 // Roster in a child process (bench/server.ts), and measures each case over HTTP with autocannon from
 // this process. Reports go to bench/results/.
@@ -17,13 +17,14 @@ import type { ServerMessage, ServerStats } from './server.js';
 const { values: args } = parseArgs({
   options: {
     users: { type: 'string', default: '1000000' }, sessions: { type: 'string', default: '2000000' }, events: { type: 'string', default: '5000000' },
-    duration: { type: 'string', default: '5' }, requests: { type: 'string', default: '200' }, 'seed-only': { type: 'boolean', default: false },
+    duration: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, requests: { type: 'string', default: '200' }, 'seed-only': { type: 'boolean', default: false },
   },
 });
 const USERS = Number(args.users);
 const SESSIONS = Number(args.sessions);
 const EVENTS = Number(args.events);
 const DURATION = Number(args.duration);
+const WARMUP = Number(args.warmup);
 const SINGLE = Number(args.requests);
 const PASSWORD = 'bench-password-123';
 
@@ -103,7 +104,10 @@ async function main() {
   // generator in this process does not take its CPU time.
   // Built as `npm start` runs it: compiled JavaScript, no TypeScript loader in the process.
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  const child = fork('dist/bench/server.js', { execArgv: [], env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
+  // With the V8 flags of `npm start` (package.json is their one source).
+  const startScript: string = JSON.parse(fs.readFileSync('package.json', 'utf8')).scripts.start;
+  const nodeFlags = startScript.split(/\s+/).filter((arg) => arg.startsWith('--'));
+  const child = fork('dist/bench/server.js', { execArgv: nodeFlags, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
   let exited: (code: number | null) => void = () => {};
   child.on('exit', (code) => exited(code));
   const nextMessage = () => new Promise<ServerMessage>((resolve, reject) => {
@@ -151,7 +155,9 @@ async function main() {
 
   const results: Record<string, unknown>[] = [];
   const measure = async (name: string, url: string, headers: Record<string, string>) => {
-    await new Promise((r) => setTimeout(r, 300)); // let the previous case's last requests finish
+    // Warm up (V8 compiles the hot paths of each page as it is used), then let those requests finish.
+    await autocannon({ url, connections: 10, duration: WARMUP, headers });
+    await new Promise((r) => setTimeout(r, 300));
     // Two probes: the first may also refresh the session's last-used time (once a minute per
     // session); the second shows the statements of a request in the steady state.
     await fetch(url, { headers }).then((r) => r.arrayBuffer());
@@ -220,7 +226,7 @@ async function main() {
   const md = [
     `# Roster bench — ${report.database}, ${report.users.toLocaleString('en')} users (${report.date})`, '',
     `${report.sessions.toLocaleString('en')} sessions, ${report.events.toLocaleString('en')} events. Node ${report.node}, ${os.cpus().length} CPUs. Peak RSS of the server process (VmHWM, load generator in another process): ${report.serverPeakRssMb} MB.`, '',
-    `Single connection: ${SINGLE} sequential requests per case; 10 connections: ${DURATION} s per case. SQL: statements of one request (avg over the sequential run, which includes the once-a-minute session refresh); slowest: the slowest statement in that run.`, '',
+    `Each case after a ${WARMUP} s warm-up at 10 connections. Single connection: ${SINGLE} sequential requests; 10 connections: ${DURATION} s. SQL: statements of one request (avg over the sequential run, which includes the once-a-minute session refresh); slowest: the slowest statement in that run.`, '',
     '| case | p50 ms | p99 ms | req/s @10 | p50 @10 | p99 @10 | KB | SQL | SQL avg | slowest SQL ms |', '|---|---|---|---|---|---|---|---|---|---|',
     ...results.filter((r) => 'p50' in r).map((r) => `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`),
     '', '| bulk delete | ms |', '|---|---|', ...results.filter((r) => 'ms' in r).map((r) => `| ${r.case} | ${r.ms} |`), '',
