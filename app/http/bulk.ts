@@ -20,8 +20,12 @@ export interface BulkAction {
   verb: 'Delete' | 'Remove' | 'Revoke';
   /** Singular and plural of what is acted on. */
   noun: [string, string];
-  /** The items among `ids` that this request may act on; anything else is ignored. */
-  load(req: Request, ids: string[]): Promise<BulkItem[]>;
+  /**
+   * The items among `ids` that this request may act on; anything else is ignored. `forReview`:
+   * the items will be shown, with their details; otherwise they are about to be acted on, and
+   * details that cost queries can be left out.
+   */
+  load(req: Request, ids: string[], forReview: boolean): Promise<BulkItem[]>;
   /** Acts in one transaction; returns the toast. Throws RuleError to refuse. */
   apply(req: Request, items: BulkItem[]): Promise<string>;
   /** Where to go afterwards, and on Cancel. */
@@ -65,7 +69,7 @@ async function showReview(req: Request, res: Response, action: BulkAction, items
 
 export function bulkRoute(router: Router, url: string, action: BulkAction): void {
   router.get(url, async (req, res) => {
-    const items = await action.load(req, readIds(req.query.ids));
+    const items = await action.load(req, readIds(req.query.ids), true);
     if (!items.length) {
       toast(req, `Select at least one ${action.noun[0]} first.`, { kind: 'info' });
       if (wantsFragment(req, 'modal')) return res.set('HX-Reswap', 'none').fragment('shared/_empty');
@@ -75,14 +79,15 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
   });
 
   router.post(url, async (req, res) => {
-    const items = await action.load(req, readIds(req.body?.ids));
+    const ids = readIds(req.body?.ids);
+    const items = await action.load(req, ids, false);
     if (!items.length) return showReview(req, res, action, items, `Nothing to ${action.verb.toLowerCase()}: select at least one ${action.noun[0]}.`, 422);
     let message: string;
     try {
       message = await action.apply(req, items);
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
-      return showReview(req, res, action, items, err.message, err.status);
+      return showReview(req, res, action, await action.load(req, ids, true), err.message, err.status);
     }
     toast(req, message);
     if (wantsFragment(req, 'modal')) {

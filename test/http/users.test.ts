@@ -357,6 +357,21 @@ describe('Directory > Users', () => {
     expect((await agent.get('/directory/users/export.csv?q=cle')).text).to.contain(',cleo,');
   });
 
+  it('exports every matching user exactly once when there are more than one read of rows', async () => {
+    const now = new Date();
+    await t.db.batchInsert('users', Array.from({ length: 4500 }, (_, i) => ({
+      uuid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`, username: `bulk${String(i).padStart(5, '0')}`, name: `Bulk ${i}`,
+      email: '', is_active: i % 10 !== 0, path: 'bulk', type: 'internal', attributes: '{}', date_joined: now, last_updated: now,
+    })) as never, 400);
+    const all = (await agent.get('/directory/users/export.csv?path=bulk&active=all')).text.trim().split('\r\n').slice(1);
+    const usernames = all.map((line) => line.split(',')[2]);
+    expect(usernames).to.have.length(4500);
+    expect(new Set(usernames).size).to.equal(4500);
+    expect(usernames).to.deep.equal([...usernames].sort());
+    const active = (await agent.get('/directory/users/export.csv?path=bulk')).text.trim().split('\r\n').slice(1);
+    expect(active).to.have.length(4050);
+  });
+
   it('escapes XSS payloads in every field wherever they are shown', async () => {
     const res = await post('/directory/users', {
       username: XSS, path: `p${XSS}`, name: XSS, email: '', attributes: `k: "${XSS}"`, is_active: 'true', type: 'internal',

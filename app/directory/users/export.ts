@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { toDate } from '../../db.js';
-import { exportQuery, parseFilter } from './list.js';
+import { exportRows, parseFilter } from './list.js';
 
 const COLUMNS = ['id', 'uuid', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'date_joined'] as const;
 
@@ -23,11 +23,12 @@ export function exportRoutes(db: Knex): Router {
     const filter = parseFilter(req.query);
     res.type('text/csv; charset=utf-8').attachment(`users${filter.path ? `-${filter.path.replace(/\//g, '-')}` : ''}.csv`);
     res.write(`${COLUMNS.join(',')}\r\n`);
-    const rows = exportQuery(db, filter).stream();
-    req.on('close', () => rows.destroy());
-    for await (const row of rows as AsyncIterable<Record<string, unknown>>) {
+    const closed = once(res, 'close');
+    // Leaving the loop (the client went away) ends the database stream or the batches too.
+    for await (const row of exportRows(db, filter)) {
       const line = COLUMNS.map((c) => csvField(c === 'last_login' || c === 'date_joined' ? toDate(row[c] as never) : c === 'is_active' ? Boolean(row[c]) : row[c])).join(',');
-      if (!res.write(`${line}\r\n`)) await once(res, 'drain');
+      if (!res.write(`${line}\r\n`)) await Promise.race([once(res, 'drain'), closed]);
+      if (res.destroyed) break;
     }
     res.end();
   });

@@ -21,8 +21,9 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
     noun: ['user', 'users'],
     changedEvent: 'users-changed',
     back: () => '/directory/users',
-    load: async (req, ids) => {
+    load: async (req, ids, forReview) => {
       const users = await findByIds(db, ids.filter((id) => /^\d{1,10}$/.test(id)).map(Number));
+      if (!forReview) return users.map((u) => ({ id: u.id, label: u.username }));
       const counts = await dependents(db, users.map((u) => u.id), config.deleteUserEvents);
       return users.map((u) => {
         const c = counts(u.id);
