@@ -5,6 +5,7 @@ import { bootstrap, SETUP_LINK_TTL_MS } from './auth/bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { describeDatabaseUrl, migrate, openDb } from './db.js';
 import { pruneExpiredSessions } from './http/session-store.js';
+import { checkpointInBackground } from './sqlite-checkpoints.js';
 import { createLogger } from './log.js';
 import { sessionSecretFor } from './secret.js';
 
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
       console.log(`\nNo administrator can log in yet. Within ${SETUP_LINK_TTL_MS / 60_000} minutes, open this one-time link ` +
         `to set the password of "${config.bootstrap.username}":\n\n  ${setupLink}\n`);
     }
+    const stopCheckpoints = await checkpointInBackground(db, config.databaseUrl);
     const prune = setInterval(() => pruneExpiredSessions(db).catch((err) => logger.warn({ err }, 'session pruning failed')), PRUNE_EVERY_MS);
     prune.unref();
     void pruneExpiredSessions(db).catch(() => {});
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       clearInterval(prune);
       http.close(() => {
-        db.destroy().finally(() => process.exit(0));
+        stopCheckpoints().then(() => db.destroy()).finally(() => process.exit(0));
       });
       http.closeIdleConnections();
       setTimeout(() => {

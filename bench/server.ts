@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { createApp } from '../app/app.js';
 import { loadConfig } from '../app/config.js';
 import { openDb } from '../app/db.js';
+import { checkpointInBackground } from '../app/sqlite-checkpoints.js';
 
 export interface ServerStats { statements: number; slowestMs: number; rssMb: number; peakRssMb: number }
 export type ServerMessage = { port: number; barePort: number } | { stats: ServerStats };
@@ -43,6 +44,7 @@ process.on('message', (message: string) => {
   if (message === 'stop') void db.destroy().finally(() => process.exit(0));
 });
 
+await checkpointInBackground(db, config.databaseUrl); // as app/server.ts does
 const app = createApp({ config, db, logger: pino({ level: 'silent' }), sessionSecret: secret });
 const server = createServer(app);
 // The ceiling to compare against: a bare Express route returning a fixed string, in this process.

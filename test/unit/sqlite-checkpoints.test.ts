@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { openDb } from '../../app/db.js';
+import { checkpointInBackground } from '../../app/sqlite-checkpoints.js';
+
+describe('SQLite checkpoints in a worker thread', function () {
+  this.timeout(20_000);
+
+  it('moves committed pages from the log into the database file while the server connection stays open', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-wal-'));
+    const url = `sqlite:${path.join(dir, 'db.sqlite3')}`;
+    const db = openDb(url);
+    try {
+      const stop = await checkpointInBackground(db, url);
+      expect((await db.raw('pragma wal_autocheckpoint'))[0].wal_autocheckpoint).to.equal(0);
+      await db.schema.createTable('t', (t) => { t.increments('id'); t.string('text', 200); });
+      const sizeBefore = fs.statSync(path.join(dir, 'db.sqlite3')).size;
+      await db.batchInsert('t', Array.from({ length: 5000 }, (_, i) => ({ text: `row ${i} ${'x'.repeat(100)}` })) as never, 500);
+      // Without a checkpoint the rows stay in the log (db.sqlite3-wal); the worker copies them over.
+      let size = sizeBefore;
+      for (let waited = 0; waited < 10_000 && size <= sizeBefore; waited += 250) {
+        await new Promise((r) => setTimeout(r, 250));
+        size = fs.statSync(path.join(dir, 'db.sqlite3')).size;
+      }
+      expect(size).to.be.greaterThan(sizeBefore + 500_000);
+      await stop();
+    } finally {
+      await db.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
