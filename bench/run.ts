@@ -33,8 +33,11 @@ const db = openDb(databaseUrl);
 const batch = isSqlite(db) ? 400 : 2000;
 const progress = (label: string, done: number, total: number) => process.stderr.write(`\r${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')}   `);
 
-async function count(table: 'users' | 'sessions' | 'events'): Promise<number> {
-  return Number((await db(table).count({ n: '*' }).first())!.n);
+/** Rows of a table, or of one user's sessions or events. */
+async function count(table: 'users' | 'sessions' | 'events', userId?: number): Promise<number> {
+  const query = db(table).count({ n: '*' });
+  if (userId !== undefined) query.where(table === 'events' ? 'user_pk' : 'user_id', userId);
+  return Number((await query.first())!.n);
 }
 
 /** Rows in batches, in transactions of many batches (fast on both databases). */
@@ -63,30 +66,37 @@ async function prepare(): Promise<{ heavyUserId: number }> {
     const groups = await seedGroups(db, 100);
     await seedUsers(db, USERS - have, groups, batch);
   }
-  const adminId = (await db('users').where({ username: 'bench-admin' }).first('id'))?.id ?? Number((await db('users').insert({
-    uuid: 'bench-admin-uuid', username: 'bench-admin', name: 'Bench admin', email: '', is_active: true, path: 'admins', type: 'internal',
-    attributes: '{}', password: await hashPassword(PASSWORD, 12), date_joined: new Date(), last_updated: new Date(),
-  }))[0]);
+  const user = async (username: string, name: string, password: string | null) => (await db('users').where({ username }).first('id'))?.id
+    ?? Number((await db('users').insert({
+      uuid: `${username}-uuid`, username, name, email: '', is_active: true, path: 'admins', type: 'internal',
+      attributes: '{}', password: password && await hashPassword(password, 12), date_joined: new Date(), last_updated: new Date(),
+    }))[0]);
+  const adminId = await user('bench-admin', 'Bench admin', PASSWORD);
   await addMember(db, await ensureGroup(db, 'Admins', true), adminId);
-  const [{ min, max }] = await db('users').min({ min: 'id' }).max({ max: 'id' });
-  const heavyUserId = Number(min) + 7;
+  // The user whose detail tabs are measured (out of the folders the bench deletes from).
+  const heavyUserId = await user('bench-heavy', 'Heavy user', null);
+  // Sessions and events of everyone else go to existing users (some were deleted by earlier runs).
+  const userIds: number[] = await db('users').pluck('id');
+  const someone = (i: number) => userIds[(i * 7919) % userIds.length];
   const now = Date.now();
+  const session = (userId: number, i: number) => ({
+    sid: `bench-${now}-${userId}-${i}`, user_id: userId, data: '{"cookie":{}}',
+    last_ip: '10.0.0.1', last_user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0',
+    last_used: new Date(now - i * 1000), expires: new Date(now + 14 * 86_400_000), created: new Date(now - i * 2000),
+  });
+  const heavyJson = JSON.stringify({ pk: heavyUserId, username: 'bench-heavy', email: '' });
+  const event = (userId: number, i: number) => ({
+    action: i % 5 ? 'login' : 'login_failed', user_pk: userId, user: userId === heavyUserId ? heavyJson : '{}', app: 'roster.auth',
+    context: '{"method":"password"}', client_ip: '10.0.0.2', created: new Date(now - i * 5000),
+  });
+  const heavySessions = await count('sessions', heavyUserId);
+  if (heavySessions < 11_000) await bulk('sessions', 11_000 - heavySessions, (i) => session(heavyUserId, i));
+  const heavyEvents = await count('events', heavyUserId);
+  if (heavyEvents < 10_000) await bulk('events', 10_000 - heavyEvents, (i) => event(heavyUserId, i));
   const haveSessions = await count('sessions');
-  if (haveSessions < SESSIONS) {
-    await bulk('sessions', SESSIONS - haveSessions, (i) => ({
-      sid: `bench-${now}-${i}`, user_id: i < 11_000 ? heavyUserId : Number(min) + (i % (Number(max) - Number(min))), data: '{"cookie":{}}',
-      last_ip: '10.0.0.1', last_user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0',
-      last_used: new Date(now - i * 1000), expires: new Date(now + 14 * 86_400_000), created: new Date(now - i * 2000),
-    }));
-  }
+  if (haveSessions < SESSIONS) await bulk('sessions', SESSIONS - haveSessions, (i) => session(someone(i), i));
   const haveEvents = await count('events');
-  if (haveEvents < EVENTS) {
-    const user = JSON.stringify({ pk: heavyUserId, username: 'heavy', email: '' });
-    await bulk('events', EVENTS - haveEvents, (i) => {
-      const pk = i < 10_000 ? heavyUserId : Number(min) + (i % (Number(max) - Number(min)));
-      return { action: i % 5 ? 'login' : 'login_failed', user_pk: pk, user: i < 10_000 ? user : '{}', app: 'roster.auth', context: '{"method":"password"}', client_ip: '10.0.0.2', created: new Date(now - i * 5000) };
-    });
-  }
+  if (haveEvents < EVENTS) await bulk('events', EVENTS - haveEvents, (i) => event(someone(i), i));
   if (isSqlite(db)) await db.raw('analyze');
   return { heavyUserId };
 }
