@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { Knex } from 'knex';
 import { UAParser } from 'ua-parser-js';
 import { toDate } from '../../../db.js';
@@ -80,19 +80,25 @@ export function sessionsTab(db: Knex): Router {
     await renderTab(req, res, 'sessions', { sessions, next, paged: Boolean(after) });
   });
 
-  const selected = (req: Request, ids: string[]) =>
-    listSessions(db, req.subject!.id, req.sessionID, { ids: ids.filter((id) => ID.test(id)).map(Number) });
+  const validIds = (ids: string[]) => ids.filter((id) => ID.test(id)).map(Number);
 
   bulkRoute(router, '/directory/users/:userId/sessions/delete', {
     verb: 'Delete',
     noun: ['session', 'sessions'],
     changedEvent: 'tab-changed',
     back: (req) => tabUrl(req.subject!, 'sessions'),
-    load: async (req, ids): Promise<BulkItem[]> => (await selected(req, ids)).map((s) => ({
-      id: s.id,
-      label: s.device,
-      details: [s.ip ?? 'unknown IP', `last used ${formatDateTime(s.lastUsed)}`, ...(s.current ? ['your current session'] : [])],
-    })),
+    load: async (req, ids, forReview): Promise<BulkItem[]> => {
+      if (!forReview) {
+        // About to delete: which of the ids are this user's sessions is all that matters.
+        const own: number[] = await db('sessions').where({ user_id: req.subject!.id }).whereIn('id', validIds(ids)).pluck('id');
+        return own.map((id) => ({ id, label: String(id) }));
+      }
+      return (await listSessions(db, req.subject!.id, req.sessionID, { ids: validIds(ids) })).map((s) => ({
+        id: s.id,
+        label: s.device,
+        details: [s.ip ?? 'unknown IP', `last used ${formatDateTime(s.lastUsed)}`, ...(s.current ? ['your current session'] : [])],
+      }));
+    },
     warning: (req, items) => (items.some((i) => i.details?.includes('your current session'))
       ? 'This includes the session you are using now: you will be logged out.' : undefined),
     apply: async (req, items) => {
