@@ -89,8 +89,11 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   const session = sessions(config, db, sessionSecret);
   const csrf = csrfProtection(sessionSecret);
   const browserOnly = (mw: express.RequestHandler): express.RequestHandler => (req, res, next) => (req.apiToken ? next() : mw(req, res, next));
+  // Rendering is set up before the session, so that a session that cannot be loaded still gets
+  // the error page (or toast).
+  app.use(htmx, render);
   app.use(browserOnly(session));
-  app.use(htmx, render, trackActivity);
+  app.use(trackActivity);
   app.use(browserOnly(loadUser(db)));
   // The guard comes before the CSRF check, so that a request without credentials learns that it
   // lacks them (401), not that it lacks a CSRF token.

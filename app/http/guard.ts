@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { findSessionUser, type SessionUser } from '../directory/users/users.js';
 import { wantsJson } from './bearer.js';
+import { signedInUser } from './session-store.js';
 import { HttpError } from './errors.js';
 
 declare global {
@@ -18,7 +19,8 @@ export function loadUser(db: Knex) {
     req.user = null;
     const userId = req.session?.userId;
     if (userId) {
-      const user = await findSessionUser(db, userId);
+      const stored = signedInUser(req.session);
+      const user = stored?.id === userId ? stored : await findSessionUser(db, userId);
       if (user?.isActive) req.user = user;
       else await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
     }

@@ -2,6 +2,7 @@ import session from 'express-session';
 import type { Request } from 'express';
 import type { Knex } from 'knex';
 import { toDate } from '../db.js';
+import { sessionUserColumns, toSessionUser, type SessionUser } from '../directory/users/users.js';
 import type { Toast } from './toast.js';
 
 declare module 'express-session' {
@@ -18,6 +19,15 @@ declare module 'express-session' {
 }
 
 const LOADED = Symbol('loaded from the store');
+const USER = Symbol('the user of the stored session');
+
+/**
+ * The user the session row named when this request loaded it (read with the session, so fresh):
+ * null for none, undefined when the session did not come from the store.
+ */
+export function signedInUser(sess: session.Session | undefined): SessionUser | null | undefined {
+  return (sess as { [USER]?: SessionUser | null } | undefined)?.[USER];
+}
 const DAY_MS = 86_400_000;
 
 /**
@@ -30,11 +40,16 @@ export class KnexSessionStore extends session.Store {
     super();
   }
 
+  // The session's user comes in the same statement (a join), so a signed-in request reads the
+  // database once before its own queries, not twice; loadUser takes it from signedInUser().
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
-    this.db('sessions').where({ sid }).first('data', 'expires').then((row) => {
-      if (!row || toDate(row.expires)!.getTime() <= Date.now()) return callback(null, null);
-      callback(null, JSON.parse(row.data));
-    }, callback);
+    this.db('sessions').leftJoin('users', 'users.id', 'sessions.user_id').where('sessions.sid', sid)
+      .first('sessions.data', 'sessions.expires', ...sessionUserColumns(this.db)).then((row) => {
+        if (!row || toDate(row.expires)!.getTime() <= Date.now()) return callback(null, null);
+        const data = JSON.parse(row.data);
+        Object.defineProperty(data, USER, { value: toSessionUser(row) ?? null });
+        callback(null, data);
+      }, callback);
   }
 
   // Mark sessions that came from the database: saving one must never bring back a row that an
@@ -42,6 +57,7 @@ export class KnexSessionStore extends session.Store {
   override createSession(req: Request, data: session.SessionData): session.Session & session.SessionData {
     const created = super.createSession(req, data);
     Object.defineProperty(created, LOADED, { value: true });
+    Object.defineProperty(created, USER, { value: (data as { [USER]?: SessionUser | null })[USER], configurable: true });
     return created;
   }
 

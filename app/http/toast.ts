@@ -13,15 +13,21 @@ export interface Toast {
  * renders HTML: the page after a redirect, or the fragment of an htmx request (as a partial swap).
  */
 export function toast(req: Request, message: string, options: Partial<Omit<Toast, 'message'>> = {}): void {
-  if (!req.session) return; // a program with an API token: no session, no toasts
-  const flash = req.session.flash ?? [];
-  flash.push({ kind: options.kind ?? 'success', message, ...(options.link ? { link: options.link } : {}), ...(options.sticky ? { sticky: true } : {}) });
-  req.session.flash = flash;
+  const item: Toast = { kind: options.kind ?? 'success', message, ...(options.link ? { link: options.link } : {}), ...(options.sticky ? { sticky: true } : {}) };
+  // No session (a program with an API token, or a request whose session could not be loaded):
+  // the toast can only go with this response, if it renders HTML.
+  if (!req.session) {
+    UNSAVED.set(req, [...(UNSAVED.get(req) ?? []), item]);
+    return;
+  }
+  req.session.flash = [...(req.session.flash ?? []), item];
 }
 
+const UNSAVED = new WeakMap<Request, Toast[]>();
+
 export function takeToasts(req: Request): Toast[] {
-  const flash = req.session?.flash;
-  if (!flash?.length) return [];
-  delete req.session.flash;
+  const flash = [...(req.session?.flash ?? []), ...(UNSAVED.get(req) ?? [])];
+  if (req.session?.flash) delete req.session.flash;
+  UNSAVED.delete(req);
   return flash;
 }

@@ -68,19 +68,26 @@ export function findCredentials(db: Db, username: string) {
 const isAdminSql = `exists (select 1 from group_memberships gm join \`groups\` g on g.id = gm.group_id
   where gm.user_id = users.id and g.is_superuser = ?) as is_admin`;
 
-export async function findSessionUser(db: Db, id: number): Promise<SessionUser | undefined> {
-  const row = await db('users')
-    .where({ id })
-    .first('id', 'username', 'name', 'email', 'is_active', db.raw(isAdminSql, [true]));
-  if (!row) return undefined;
+/** The columns of a signed-in user (`users` may be joined to another table), for toSessionUser. */
+export function sessionUserColumns(db: Db) {
+  return ['users.id as signed_in_id', 'users.username', 'users.name', 'users.email', 'users.is_active', db.raw(isAdminSql, [true])];
+}
+
+/** The signed-in user of a row read with sessionUserColumns; undefined when it names no user. */
+export function toSessionUser(row: Record<string, unknown> | undefined): SessionUser | undefined {
+  if (!row || row.signed_in_id === null || row.signed_in_id === undefined) return undefined;
   return {
-    id: row.id,
-    username: row.username,
-    name: row.name,
-    email: row.email,
+    id: Number(row.signed_in_id),
+    username: row.username as string,
+    name: row.name as string,
+    email: row.email as string,
     isActive: Boolean(row.is_active),
-    isAdmin: Boolean((row as unknown as { is_admin: unknown }).is_admin),
+    isAdmin: Boolean(row.is_admin),
   };
+}
+
+export async function findSessionUser(db: Db, id: number): Promise<SessionUser | undefined> {
+  return toSessionUser(await db('users').where('users.id', id).first(...sessionUserColumns(db)));
 }
 
 export interface NewUser {
