@@ -112,6 +112,21 @@ describe('groups and memberships', () => {
       expect((await admin.get(again.headers.location)).text).to.contain('ana is in Engineering already.');
     });
 
+    it('keeps the member counts of the groups list current through adds, removals and user deletion', async () => {
+      const engineering = /">Engineering<\/a>[\s\S]*?<td>(\d+)<\/td>/;
+      const count = async () => Number(engineering.exec((await admin.get('/directory/groups')).text)?.[1]);
+      expect(await count()).to.equal(0);
+      await post(`/directory/users/${anaId}/groups`, { group: 'Engineering' });
+      expect(await count()).to.equal(1);
+      const group = (await t.db('groups').where({ name: 'Engineering' }).first())!;
+      await post(`/directory/users/${anaId}/groups/remove`, { ids: String(group.id) });
+      expect(await count()).to.equal(0);
+      await post(`/directory/users/${anaId}/groups`, { group: 'Engineering' });
+      expect(await count()).to.equal(1);
+      await post('/directory/users/delete', { ids: String(anaId) });
+      expect(await count()).to.equal(0);
+    });
+
     it('refuses an unknown group with 422 on the field', async () => {
       const res = await post(`/directory/users/${anaId}/groups`, { group: 'Nope <b>' });
       expect(res.status).to.equal(422);

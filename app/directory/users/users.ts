@@ -4,7 +4,7 @@ import { toDate } from '../../db.js';
 import { isUniqueViolation } from '../../db.js';
 import { recordEvent, recordEvents } from '../../events/events.js';
 import { RuleError } from '../../http/errors.js';
-import { assertAdministratorRemains } from '../groups/groups.js';
+import { assertAdministratorRemains, forgetMemberCounts } from '../groups/groups.js';
 import { revokeUserTokens } from '../../oauth/grants.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
@@ -271,6 +271,7 @@ export async function deleteUsers(db: Db, users: User[], actor: Actor, options: 
       context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
     })));
   });
+  forgetMemberCounts(db); // their memberships went with them
 }
 
 export async function findByIds(db: Db, ids: number[]): Promise<User[]> {
