@@ -28,8 +28,13 @@ export async function checkpointInBackground(db: Knex, databaseUrl: string): Pro
   await db.raw('pragma wal_autocheckpoint = 0');
   const worker = new Worker(WORKER, { eval: true, workerData: { filename, everyMs: EVERY_MS } });
   worker.unref();
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let stopping = false;
+  // A worker that fails (it could not open the file, say) hands checkpoints back to SQLite.
+  worker.on('error', () => {});
+  void exited.then(() => (stopping ? undefined : db.raw('pragma wal_autocheckpoint = 1000').catch(() => {})));
   return async () => {
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    stopping = true;
     worker.postMessage('stop');
     await exited;
   };

@@ -31,4 +31,21 @@ describe('SQLite checkpoints in a worker thread', function () {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('hands checkpoints back to SQLite when the worker cannot run, without taking the server down', async () => {
+    const db = openDb('sqlite::memory:');
+    try {
+      // The worker cannot open this file; the server's own connection is fine.
+      const stop = await checkpointInBackground(db, 'sqlite:/nonexistent-dir/roster.sqlite3');
+      let setting = 0;
+      for (let waited = 0; waited < 5000 && setting === 0; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+        setting = (await db.raw('pragma wal_autocheckpoint'))[0].wal_autocheckpoint;
+      }
+      expect(setting).to.equal(1000);
+      await stop();
+    } finally {
+      await db.destroy();
+    }
+  });
 });
