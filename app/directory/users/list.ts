@@ -238,9 +238,17 @@ async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: n
   const path = filter.path;
   const parts = [page((q) => q.where('path', path), false), page((q) => q.where('path', '>=', `${path}/`).where('path', '<', `${path}0`), false)]
     .map((p) => p.toSQL().toNative());
+  return mergeParts(db, parts, column, order, pageSize, 'union all'); // a user is in one folder
+}
+
+/**
+ * Parts that are each ordered and cut to a page, merged into the page in (column, username) order
+ * by one statement; `union` drops a row that two parts both found.
+ */
+function mergeParts(db: Db, parts: Knex.SqlNative[], column: string, order: string, pageSize: number, combine: 'union' | 'union all'): Promise<ListRow[]> {
   const orderBy = column === 'username' ? `username ${order}` : `${column} ${order}, username ${order}`;
-  const union = parts.map((p, i) => `select * from (${p.sql}) as part${i}`).join(' union all ');
-  return runLimited(db, `select * from (${union}) as folder order by ${orderBy} limit ${pageSize + 1}`, parts.flatMap((p) => p.bindings));
+  const union = parts.map((p, i) => `select * from (${p.sql}) as part${i}`).join(` ${combine} `);
+  return runLimited(db, `select * from (${union}) as merged order by ${orderBy} limit ${pageSize + 1}`, parts.flatMap((p) => p.bindings));
 }
 
 /**
@@ -259,9 +267,7 @@ async function searchSorted(db: Db, filter: ListFilter, sort: SortKey, page: (ma
     if (!mariaDb || searched === column) return sql;
     return { ...sql, sql: sql.sql.replace('from `users`', `from \`users\` ignore index for order by (${SORT_INDEXES.join(', ')})`) };
   });
-  const orderBy = column === 'username' ? `username ${order}` : `${column} ${order}, username ${order}`;
-  const union = parts.map((p, i) => `select * from (${p.sql}) as match${i}`).join(' union ');
-  return runLimited(db, `select * from (${union}) as matches order by ${orderBy} limit ${pageSize + 1}`, parts.flatMap((p) => p.bindings));
+  return mergeParts(db, parts, column, order, pageSize, 'union'); // a user may match in two parts
 }
 
 /**
