@@ -106,8 +106,8 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(mfaLoginRoutes(config, db), meRoutes(config, db));
   app.use(apiRoutes(config, db));
   app.use(interactionRoutes(config, db, oauth));
-  app.use(lifecycleRoutes(config, db), exportRoutes(db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
-  app.use(groupRoutes(db), recoveryAdminRoutes(config, db), applicationRoutes(config, db), tokenRoutes(db));
+  app.use(lifecycleRoutes(config, db), exportRoutes(db), recoveryAdminRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
+  app.use(groupRoutes(db), applicationRoutes(config, db), tokenRoutes(db));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -164,7 +164,7 @@ async function main() {
   ];
 
   const results: Record<string, unknown>[] = [];
-  const measure = async (name: string, url: string, headers: Record<string, string>) => {
+  const measure = async (name: string, url: string, headers: Record<string, string>, list = false) => {
     // Warm up (V8 compiles the hot paths of each page as it is used), then let those requests finish.
     await autocannon({ url, connections: 10, duration: WARMUP, headers });
     await new Promise((r) => setTimeout(r, 300));
@@ -173,24 +173,29 @@ async function main() {
     await fetch(url, { headers }).then((r) => r.arrayBuffer());
     child.send('reset');
     const probe = await fetch(url, { headers });
-    const bytes = (await probe.arrayBuffer()).byteLength;
+    const body = Buffer.from(await probe.arrayBuffer());
+    const bytes = body.byteLength;
+    // The list's rows alone (its <tbody>): the "50 rows within 40 KB" target, apart from the layout.
+    const tbody = list ? /<tbody[^>]*>[\s\S]*?<\/tbody>/.exec(body.toString())?.[0] ?? '' : '';
+    const rows = list ? { rows: tbody.match(/<tr[ >]/g)?.length ?? 0, rowsBytes: Buffer.byteLength(tbody) } : {};
     const { statements: perRequest } = await stats();
     child.send('reset');
     const single = await autocannon({ url, connections: 1, amount: SINGLE, headers });
     const sequential = await stats(); // statements and the slowest one over the single-connection run
     const ten = await autocannon({ url, connections: 10, duration: DURATION, headers });
     const row = {
-      case: name, status: probe.status, bytes, statements: perRequest, statementsAvg: Number((sequential.statements / SINGLE).toFixed(2)),
+      case: name, status: probe.status, bytes, ...rows, statements: perRequest, statementsAvg: Number((sequential.statements / SINGLE).toFixed(2)),
       slowestStatementMs: sequential.slowestMs,
       p50: single.latency.p50, p99: single.latency.p99, rps10: Math.round(ten.requests.average), p50at10: ten.latency.p50, p99at10: ten.latency.p99,
       errors: single.errors + ten.errors + single.non2xx + ten.non2xx,
     };
     results.push(row);
-    console.log(`${name.padEnd(42)} p50 ${row.p50} ms  p99 ${row.p99} ms  ${row.rps10} req/s@10  ${(bytes / 1024).toFixed(1)} KB  ${perRequest} SQL (avg ${row.statementsAvg}, slowest ${row.slowestStatementMs} ms)`);
+    const size = `${(bytes / 1024).toFixed(1)} KB${list ? ` (${rows.rows} rows: ${((rows.rowsBytes ?? 0) / 1024).toFixed(1)} KB)` : ''}`;
+    console.log(`${name.padEnd(42)} p50 ${row.p50} ms  p99 ${row.p99} ms  ${row.rps10} req/s@10  ${size}  ${perRequest} SQL (avg ${row.statementsAvg}, slowest ${row.slowestStatementMs} ms)`);
   };
 
   await measure('bare Express route (ceiling)', `http://127.0.0.1:${ports.barePort}/`, {});
-  for (const c of cases) await measure(c.name, `${base}${c.path}`, { cookie });
+  for (const c of cases) await measure(c.name, `${base}${c.path}`, { cookie }, c.list);
 
   // Bulk deletes over HTTP with an API token, each one transaction.
   const admin = await db('users').where({ username: 'bench-admin' }).first('id', 'username', 'email');
@@ -237,8 +242,8 @@ async function main() {
     `# Roster bench — ${report.database}, ${report.users.toLocaleString('en')} users (${report.date})`, '',
     `${report.sessions.toLocaleString('en')} sessions, ${report.events.toLocaleString('en')} events. Node ${report.node}, ${os.cpus().length} CPUs. Peak RSS of the server process (VmHWM, load generator in another process): ${report.serverPeakRssMb} MB.`, '',
     `Each case after a ${WARMUP} s warm-up at 10 connections. Single connection: ${SINGLE} sequential requests; 10 connections: ${DURATION} s. SQL: statements of one request (avg over the sequential run, which includes the once-a-minute session refresh); slowest: the slowest statement in that run.`, '',
-    '| case | p50 ms | p99 ms | req/s @10 | p50 @10 | p99 @10 | KB | SQL | SQL avg | slowest SQL ms |', '|---|---|---|---|---|---|---|---|---|---|',
-    ...results.filter((r) => 'p50' in r).map((r) => `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`),
+    '| case | p50 ms | p99 ms | req/s @10 | p50 @10 | p99 @10 | KB | rows: n, KB | SQL | SQL avg | slowest SQL ms |', '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.filter((r) => 'p50' in r).map((r) => `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${'rows' in r ? `${r.rows}, ${((r.rowsBytes as number) / 1024).toFixed(1)}` : ''} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`),
     '', '| bulk delete | ms |', '|---|---|', ...results.filter((r) => 'ms' in r).map((r) => `| ${r.case} | ${r.ms} |`), '',
     `Export: ${exportRow.rows.toLocaleString('en')} rows (${exportRow.mb} MB) in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before the export, ${exportRow.peakRssMbAfter} MB after.`, '',
   ].join('\n');

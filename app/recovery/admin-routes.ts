@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { safeNext } from '../auth/routes.js';
 import { passwordProblem } from '../auth/passwords.js';
@@ -35,19 +35,20 @@ function done(req: Request, res: Response, status = 200) {
 /** The administrator's recovery actions: copy a link, e-mail a link, set a password. */
 export function recoveryAdminRoutes(config: Config, db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
+  const subject = loadSubject(db);
+  router.param('userId', subject);
   const actions = recoveryActions(config, db);
 
-  router.post('/directory/users/:userId/recovery-link', async (req, res) => {
+  const copyLink = async (req: Request, res: Response) => {
     const user = req.subject!;
     const ttl = lifetime(config, req.body?.ttl);
     const { link, expires } = await actions.copyLink(req, user, ttl);
     await show(req, res, {
       title: `Recovery link for ${user.username}`, content: '../recovery/_link', link, expires, lifetimes: LIFETIMES, ttl, usable: user.isActive,
     });
-  });
+  };
 
-  router.post('/directory/users/:userId/recovery-email', async (req, res) => {
+  const emailLink = async (req: Request, res: Response) => {
     const user = req.subject!;
     const result = await actions.emailLink(req, user, lifetime(config, req.body?.ttl));
     if (!result.ok) {
@@ -56,7 +57,15 @@ export function recoveryAdminRoutes(config: Config, db: Knex): Router {
     }
     toast(req, `Recovery link sent to ${user.email}. It works until ${formatDateTime(result.expires)}.`);
     return done(req, res);
-  });
+  };
+
+  // Each action at the user's URL, and at one URL that takes the user as the field `id`: the list's
+  // fifty rows then each carry a button with only an id, not a URL of its own (page size, #9).
+  const userFromBody = (req: Request, res: Response, next: NextFunction) => subject(req, res, next, String(req.body?.id ?? ''));
+  for (const [action, handler] of [['recovery-link', copyLink], ['recovery-email', emailLink]] as const) {
+    router.post(`/directory/users/:userId/${action}`, handler);
+    router.post(`/directory/users/${action}`, userFromBody, handler);
+  }
 
   router.get('/directory/users/:userId/password', (req, res) =>
     show(req, res, { title: `Set the password of ${req.subject!.username}`, content: '../recovery/_set-password', errors: {} }));

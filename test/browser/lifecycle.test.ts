@@ -109,5 +109,33 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
         await context.close();
       }
     });
+
+    it(`deactivates and activates a user from the list's quick overview (JavaScript ${js})`, async () => {
+      const username = `listed-${js}`;
+      const userId = await createUser(f.t.db, { username, path: `listed-${js}` });
+      const list = `${f.baseUrl}/directory/users?path=listed-${js}&active=all`;
+      const context = await newContext(f.browser, js);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await signIn(page, 'akadmin');
+        await visit(page, list);
+        const row = page.locator('tr', { has: page.getByRole('link', { name: username, exact: true }) });
+        for (const [action, toast, active] of [['Deactivate', 'deactivated', 'No'], ['Activate', 'activated', 'Yes']]) {
+          await row.getByText('Quick overview').click();
+          await row.getByRole('link', { name: action, exact: true }).click();
+          await confirm(page, js, 'Update');
+          await page.locator('#toasts').getByText(`${username} ${toast}`).waitFor();
+          await landed(page);
+          // With htmx the list refreshes under the closed modal; without, the review lands on the user.
+          expect(new URL(page.url()).pathname).to.equal(js === 'on' ? '/directory/users' : `/directory/users/${userId}`);
+          if (js === 'off') await visit(page, list);
+          await row.getByRole('cell', { name: active, exact: true }).waitFor();
+        }
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
   }
 });

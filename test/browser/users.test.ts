@@ -79,7 +79,7 @@ describe('browser: Directory > Users', function () {
         await visit(page, `${f.baseUrl}/directory/users?path=users`);
         await mark(page, js);
         const row = page.locator('tr', { has: page.getByRole('link', { name: 'ana', exact: true }) });
-        await row.getByRole('button', { name: 'Edit ana' }).click();
+        await row.getByRole('link', { name: 'Edit ana' }).click();
         const edit = js === 'on' ? page.locator('dialog.modal') : page.locator('form.user-form');
         await edit.getByLabel('Name', { exact: true }).fill(`Ana renamed (JS ${js})`);
         await landed(page);
@@ -116,7 +116,7 @@ describe('browser: Directory > Users', function () {
       await mark(page, 'on');
       await page.getByLabel('Search users').fill('bulk');
       await page.waitForURL('**/directory/users?q=bulk');
-      await page.locator('#users-table a.username').first().waitFor();
+      await page.locator('#users-table tbody a').first().waitFor();
       await page.getByRole('link', { name: 'Next →' }).click();
       await page.waitForURL(/page=/);
       await page.getByRole('link', { name: 'bulk59', exact: true }).waitFor();

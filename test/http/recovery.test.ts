@@ -100,6 +100,29 @@ describe('recovery links', function () {
     expect((await redeem(secondLink, 'a brand new passphrase')).status).to.equal(303);
   });
 
+  it('takes the user as the field id at /directory/users/recovery-link and …/recovery-email, as the list posts them', async () => {
+    const page = (await admin.get('/directory/users')).text;
+    expect(page).to.contain(`<button form="copy-link" name="id" value="${anaId}">Copy recovery link</button>`)
+      .and.contain('<form id="copy-link" method="post" action="/directory/users/recovery-link"')
+      .and.contain('<form id="email-link" method="post" action="/directory/users/recovery-email"');
+    const copied = await post('/directory/users/recovery-link', { id: String(anaId) });
+    expect(copied.status).to.equal(200);
+    expect(copied.text).to.contain('Recovery link for ana');
+    expect(await t.db('recovery_tokens').where({ user_id: anaId }).first()).to.not.equal(undefined);
+    const sent = await post('/directory/users/recovery-email', { id: String(anaId), from: '/directory/users?q=an' });
+    expect(sent.status).to.equal(303);
+    expect(sent.headers.location).to.equal('/directory/users?q=an');
+    expect(smtp.messages).to.have.length(1);
+    for (const id of ['', 'abc', '999999']) {
+      const res = await post('/directory/users/recovery-email', { id });
+      expect(res.status, `id "${id}"`).to.equal(404);
+      expect(res.text).to.contain('There is no such user');
+    }
+    expect(smtp.messages).to.have.length(1);
+    const forged = await admin.post('/directory/users/recovery-link').type('form').send({ id: String(anaId) });
+    expect(forged.status, 'without a CSRF token').to.equal(403);
+  });
+
   it('ignores a lifetime outside the list and uses RECOVERY_TOKEN_TTL', async () => {
     await post(`/directory/users/${anaId}/recovery-link`, { ttl: String(365 * 86_400_000) });
     const row = await t.db('recovery_tokens').where({ user_id: anaId }).first();

@@ -6,7 +6,7 @@ import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../s
 const XSS = '<script>alert(1)</script>';
 
 function usernamesIn(html: string): string[] {
-  return [...html.matchAll(/<a class="username" href="\/directory\/users\/\d+">([^<]*)<\/a>/g)].map((m) => m[1]);
+  return [...html.matchAll(/<a href="\/directory\/users\/\d+" hx-boost="false">([^<]*)<\/a>/g)].map((m) => m[1]);
 }
 
 function relLink(html: string, rel: 'next' | 'prev'): string | undefined {
