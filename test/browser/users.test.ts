@@ -99,6 +99,12 @@ describe('browser: Directory > Users', function () {
         await anaRow.getByText('ana@example.com').waitFor();
         expect(await anaRow.locator('details').getAttribute('open')).to.equal('');
         await landed(page);
+
+        // The username opens the user's page (a page, not the modal that the row's dialogs open in).
+        await anaRow.getByRole('link', { name: 'ana', exact: true }).click();
+        await page.waitForURL(/\/directory\/users\/\d+$/);
+        await page.getByRole('heading', { name: 'ana' }).waitFor();
+        expect(await page.locator('dialog.modal').count()).to.equal(0);
         expect(errors, 'browser errors').to.deep.equal([]);
       } finally {
         await context.close();
