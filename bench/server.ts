@@ -12,7 +12,7 @@ import { loadConfig } from '../app/config.js';
 import { openDb } from '../app/db.js';
 import { checkpointInBackground } from '../app/sqlite-checkpoints.js';
 
-export interface ServerStats { statements: number; slowestMs: number; rssMb: number; peakRssMb: number }
+export interface ServerStats { statements: number; slowestMs: number; slowestSql: string; rssMb: number; peakRssMb: number }
 export type ServerMessage = { port: number; barePort: number } | { stats: ServerStats };
 
 const secret = 'b'.repeat(40);
@@ -22,10 +22,14 @@ const db = openDb(config.databaseUrl);
 const started = new Map<string, number>();
 let statements = 0;
 let slowestMs = 0;
+let slowestSql = '';
 (db as Knex).on('query', (q: { __knexQueryUid: string }) => { statements++; started.set(q.__knexQueryUid, performance.now()); });
-(db as Knex).on('query-response', (_r: unknown, q: { __knexQueryUid: string }) => {
+(db as Knex).on('query-response', (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
   const t0 = started.get(q.__knexQueryUid);
-  if (t0 !== undefined) slowestMs = Math.max(slowestMs, performance.now() - t0);
+  if (t0 !== undefined && performance.now() - t0 > slowestMs) {
+    slowestMs = performance.now() - t0;
+    slowestSql = q.sql.slice(0, 60);
+  }
   started.delete(q.__knexQueryUid);
 });
 
@@ -36,9 +40,9 @@ function peakRssMb(): number {
 }
 
 process.on('message', (message: string) => {
-  if (message === 'reset') { statements = 0; slowestMs = 0; return; }
+  if (message === 'reset') { statements = 0; slowestMs = 0; slowestSql = ''; return; }
   if (message === 'stats') {
-    const stats: ServerStats = { statements, slowestMs: Number(slowestMs.toFixed(2)), rssMb: Math.round(process.memoryUsage().rss / 1048576), peakRssMb: peakRssMb() };
+    const stats: ServerStats = { statements, slowestMs: Number(slowestMs.toFixed(2)), slowestSql, rssMb: Math.round(process.memoryUsage().rss / 1048576), peakRssMb: peakRssMb() };
     process.send!({ stats } satisfies ServerMessage);
   }
   if (message === 'stop') void db.destroy().finally(() => process.exit(0));

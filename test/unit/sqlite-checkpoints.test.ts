@@ -32,6 +32,36 @@ describe('SQLite checkpoints in a worker thread', function () {
     }
   });
 
+  it('waits for the log to be quiet, but not for ever', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-wal-'));
+    const file = path.join(dir, 'db.sqlite3');
+    const db = openDb(`sqlite:${file}`);
+    const writeFor = async (ms: number) => {
+      for (const end = Date.now() + ms; Date.now() < end;) {
+        await db('t').insert({ text: 'x'.repeat(4000) });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await db.schema.createTable('t', (t) => { t.increments('id'); t.string('text', 4000); });
+      // Never quiet enough, and no forced checkpoint within the test: the rows stay in the log.
+      let stop = await checkpointInBackground(db, `sqlite:${file}`, { tickMs: 50, quietMs: 60_000, atMostEveryMs: 60_000 });
+      const sizeBefore = fs.statSync(file).size;
+      await writeFor(1500);
+      expect(fs.statSync(file).size, 'checkpointed while writes went on').to.equal(sizeBefore);
+      await stop();
+      // Still never quiet, but a checkpoint at least every 500 ms: the rows reach the file while writes go on.
+      stop = await checkpointInBackground(db, `sqlite:${file}`, { tickMs: 50, quietMs: 60_000, atMostEveryMs: 500 });
+      const sizeThen = fs.statSync(file).size;
+      await writeFor(1500);
+      expect(fs.statSync(file).size).to.be.greaterThan(sizeThen);
+      await stop();
+    } finally {
+      await db.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('hands checkpoints back to SQLite when the worker cannot run, without taking the server down', async () => {
     const db = openDb('sqlite::memory:');
     try {
