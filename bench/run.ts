@@ -103,6 +103,16 @@ async function prepare(): Promise<{ heavyUserId: number }> {
 
 interface Case { name: string; path: string; list?: boolean }
 
+/** How much of a file the OS holds in its page cache, as util-linux's fincore reports it (null without it). */
+function fileCache(file: string): string | null {
+  try {
+    const [resident, size] = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES,SIZE', file], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    return `${(resident / 1048576).toFixed(0)} of ${(size / 1048576).toFixed(0)} MB (${Math.round((100 * resident) / size)}%)`;
+  } catch {
+    return null;
+  }
+}
+
 async function main() {
   const started = Date.now();
   console.log(`Preparing ${describeDatabaseUrl(databaseUrl)}: ${USERS.toLocaleString('en')} users, ${SESSIONS.toLocaleString('en')} sessions, ${EVENTS.toLocaleString('en')} events`);
@@ -163,6 +173,8 @@ async function main() {
     { name: 'detail: events tab (10,000)', path: `/directory/users/${heavyUserId}/events` },
   ];
 
+  // What the cases ran on (a reused database may hold more than asked for; the deletes at the end remove some).
+  const measuredOn = { users: await count('users'), sessions: await count('sessions'), events: await count('events') };
   const results: Record<string, unknown>[] = [];
   const measure = async (name: string, url: string, headers: Record<string, string>, list = false) => {
     // Warm up (V8 compiles the hot paths of each page as it is used), then let those requests finish.
@@ -211,6 +223,9 @@ async function main() {
     results.push({ case: name, status: res.status, ms: Math.round(ms), count: ids.length, statements, slowestStatementMs: slowestMs, slowestSql });
     console.log(`${name.padEnd(42)} ${Math.round(ms)} ms (status ${res.status}; ${statements} SQL, slowest ${slowestMs} ms: ${slowestSql}…)`);
   };
+  // SQLite has no buffer pool: what a delete reads comes from the OS file cache, or from disk.
+  const cached = isSqlite(db) ? fileCache(databaseUrl.slice('sqlite:'.length)) : null;
+  if (cached) console.log(`SQLite file in the OS file cache before the deletes: ${cached}`);
   const sessionIds = await db('sessions').where({ user_id: heavyUserId }).limit(10_000).pluck('id');
   await timed(`bulk delete ${sessionIds.length} sessions`, `/directory/users/${heavyUserId}/sessions/delete`, sessionIds);
   const userIds = await db('users').where('path', 'users/partners').limit(1000).pluck('id');
@@ -235,8 +250,7 @@ async function main() {
   console.log(`${exportRow.case.padEnd(42)} ${exportRow.rows.toLocaleString('en')} rows, ${exportRow.mb} MB in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before, ${exportRow.peakRssMbAfter} MB after`);
   const server = await stats();
 
-  // What the database holds (a reused database may hold more than asked for).
-  const report = { date: new Date().toISOString(), database: describeDatabaseUrl(databaseUrl), users: await count('users'), sessions: await count('sessions'), events: await count('events'), serverPeakRssMb: server.peakRssMb, node: process.version, results };
+  const report = { date: new Date().toISOString(), database: describeDatabaseUrl(databaseUrl), ...measuredOn, serverPeakRssMb: server.peakRssMb, node: process.version, results };
   fs.mkdirSync('bench/results', { recursive: true });
   const stem = `bench/results/${isSqlite(db) ? 'sqlite' : 'mysql'}-${report.date.replace(/[:.]/g, '-')}`;
   fs.writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2));
@@ -246,7 +260,8 @@ async function main() {
     `Each case after a ${WARMUP} s warm-up at 10 connections. Single connection: ${SINGLE} sequential requests; 10 connections: ${DURATION} s. SQL: statements of one request (avg over the sequential run, which includes the once-a-minute session refresh); slowest: the slowest statement in that run.`, '',
     '| case | p50 ms | p99 ms | req/s @10 | p50 @10 | p99 @10 | KB | rows: n, KB | SQL | SQL avg | slowest SQL ms |', '|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.filter((r) => 'p50' in r).map((r) => `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${'rows' in r ? `${r.rows}, ${((r.rowsBytes as number) / 1024).toFixed(1)}` : ''} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`),
-    '', '| bulk delete (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |', '|---|---|---|---|---|', ...results.filter((r) => 'ms' in r).map((r) => `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`${r.slowestSql}…\` |`), '',
+    '', '| bulk delete (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |', '|---|---|---|---|---|', ...results.filter((r) => 'ms' in r).map((r) => `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${r.slowestSql}… \`\` |`), '',
+    ...(cached ? [`SQLite database file in the OS file cache before the deletes (fincore): ${cached}.`, ''] : []),
     `Export: ${exportRow.rows.toLocaleString('en')} rows (${exportRow.mb} MB) in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before the export, ${exportRow.peakRssMbAfter} MB after.`, '',
   ].join('\n');
   fs.writeFileSync(`${stem}.md`, md);
