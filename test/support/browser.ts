@@ -131,5 +131,14 @@ export async function logIn(page: Page, baseUrl: string, username: string, optio
   await visit(page, `${baseUrl}/login${options.next ? `?next=${options.next}` : ''}`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(options.password ?? PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/login'),
+    page.getByRole('button', { name: 'Log in' }).click(),
+  ]);
+  // A refused login says why here, rather than as a timeout of whatever waits for the next page.
+  if (response.status() >= 400) {
+    await page.waitForLoadState('load');
+    const shown = (await page.locator('main').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 200);
+    throw new Error(`login of ${username} answered ${response.status()}: ${shown}`);
+  }
 }
