@@ -26,8 +26,9 @@ let slowestSql = '';
 (db as Knex).on('query', (q: { __knexQueryUid: string }) => { statements++; started.set(q.__knexQueryUid, performance.now()); });
 (db as Knex).on('query-response', (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
   const t0 = started.get(q.__knexQueryUid);
-  if (t0 !== undefined && performance.now() - t0 > slowestMs) {
-    slowestMs = performance.now() - t0;
+  const ms = t0 === undefined ? 0 : performance.now() - t0;
+  if (ms > slowestMs) {
+    slowestMs = ms;
     slowestSql = q.sql.slice(0, 60);
   }
   started.delete(q.__knexQueryUid);
