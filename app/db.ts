@@ -230,6 +230,18 @@ export function toDate(value: Date | number | string | null | undefined): Date |
   return value instanceof Date ? value : new Date(value);
 }
 
+/**
+ * Deletes the rows the query selects and returns the keys of the rows this transaction deleted.
+ * The rows are locked first (FOR UPDATE; SQLite runs one transaction at a time anyway), so requests
+ * deleting the same rows at once wait for each other and each one learns what it removed itself:
+ * the events and counts it records are then true. Call it inside a transaction.
+ */
+export async function deleteSelected<K extends string | number>(query: Knex.QueryBuilder, key: string): Promise<K[]> {
+  const keys: K[] = await query.clone().forUpdate().pluck(key);
+  if (keys.length) await query.clone().whereIn(key, keys).delete();
+  return keys;
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';

@@ -122,12 +122,14 @@ export function apiRoutes(config: Config, db: Knex): Router {
   router.patch('/api/v3/core/users/:userId/', update(true));
 
   router.delete('/api/v3/core/users/:userId/', async (req, res) => {
+    let deleted;
     try {
-      await deleteUsers(db, [req.subject!], actorOf(req), { deleteEvents: config.deleteUserEvents });
+      deleted = await deleteUsers(db, [req.subject!], actorOf(req), { deleteEvents: config.deleteUserEvents });
     } catch (err) {
       if (err instanceof RuleError) return void res.status(400).json({ detail: err.message });
       throw err;
     }
+    if (!deleted.length) throw new HttpError(404, 'Not found.'); // another request deleted the user first
     res.status(204).end();
   });
 

@@ -28,13 +28,13 @@ export function tokenRoutes(db: Knex): Router {
     return (await listTokens(db)).filter((t) => wanted.has(String(t.id)))
       .map((t) => ({ id: t.id, label: t.identifier, details: [`owner ${t.owner}`, t.revoked ? 'revoked' : `expires ${formatDateTime(t.expires, 'never')}`] }));
   };
-  const action = (verb: 'Revoke' | 'Delete', apply: (ids: number[]) => Promise<void>): BulkAction => ({
+  const action = (verb: 'Revoke' | 'Delete', apply: (ids: number[]) => Promise<number>): BulkAction => ({
     verb, noun: ['token', 'tokens'], changedEvent: 'tokens-changed', back: () => '/directory/tokens',
     load: (_req, ids) => selected(ids),
     warning: () => 'Programs using these tokens are refused from now on.',
     apply: async (_req, items) => {
-      await apply(items.map((i) => Number(i.id)));
-      return `${items.length === 1 ? 'Token' : `${items.length} tokens`} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.`;
+      const done = await apply(items.map((i) => Number(i.id)));
+      return done ? `${done === 1 ? 'Token' : `${done} tokens`} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.` : null;
     },
   });
   bulkRoute(router, '/directory/tokens/revoke', action('Revoke', (ids) => revokeTokens(db, ids)));

@@ -55,12 +55,13 @@ export async function createToken(db: Db, fields: { identifier: string; descript
   }
 }
 
-export async function revokeTokens(db: Db, ids: number[]): Promise<void> {
-  await db('api_tokens').whereIn('id', ids).whereNull('revoked').update({ revoked: new Date() });
+/** Returns how many tokens this call revoked (one statement: its count is what it changed). */
+export async function revokeTokens(db: Db, ids: number[]): Promise<number> {
+  return db('api_tokens').whereIn('id', ids).whereNull('revoked').update({ revoked: new Date() });
 }
 
-export async function deleteTokens(db: Db, ids: number[]): Promise<void> {
-  await db('api_tokens').whereIn('id', ids).delete();
+export async function deleteTokens(db: Db, ids: number[]): Promise<number> {
+  return db('api_tokens').whereIn('id', ids).delete();
 }
 
 export type Verdict = { ok: true; userId: number; tokenId: number } | { ok: false; reason: string };

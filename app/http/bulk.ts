@@ -26,8 +26,11 @@ export interface BulkAction {
    * details that cost queries can be left out.
    */
   load(req: Request, ids: string[], forReview: boolean): Promise<BulkItem[]>;
-  /** Acts in one transaction; returns the toast. Throws RuleError to refuse. */
-  apply(req: Request, items: BulkItem[]): Promise<string>;
+  /**
+   * Acts in one transaction on the items still there; returns the toast, or null when another
+   * request acted on all of them first (nothing changed, nothing recorded). Throws RuleError to refuse.
+   */
+  apply(req: Request, items: BulkItem[]): Promise<string | null>;
   /** Where to go afterwards, and on Cancel. */
   back(req: Request): string;
   /** A sentence for the review, such as "This includes your own session: you will be logged out." */
@@ -82,14 +85,15 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
     const ids = readIds(req.body?.ids);
     const items = await action.load(req, ids, false);
     if (!items.length) return showReview(req, res, action, items, `Nothing to ${action.verb.toLowerCase()}: select at least one ${action.noun[0]}.`, 422);
-    let message: string;
+    let message: string | null;
     try {
       message = await action.apply(req, items);
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
       return showReview(req, res, action, await action.load(req, ids, true), err.message, err.status);
     }
-    toast(req, message);
+    if (message) toast(req, message);
+    else toast(req, `Nothing to ${action.verb.toLowerCase()}: the selected ${action.noun[1]} were ${action.verb.toLowerCase()}d already.`, { kind: 'info' });
     if (wantsFragment(req, 'modal')) {
       closeModal(res).set('HX-Trigger', action.changedEvent);
       return res.fragment('shared/_empty');

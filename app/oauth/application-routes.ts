@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { actorOf } from '../directory/users/request.js';
 import { text } from '../directory/form-fields.js';
+import { validName } from '../directory/names.js';
 import { bulkRoute } from '../http/bulk.js';
 import { HttpError } from '../http/errors.js';
 import { wantsFragment } from '../http/htmx.js';
@@ -29,7 +30,7 @@ interface FormValues { name: string; slug: string; redirect_uris: string; consen
 type FormErrors = Partial<Record<keyof FormValues, string>>;
 
 const schema = Joi.object<FormValues>({
-  name: Joi.string().trim().required().max(150).messages({ 'string.empty': 'Enter a name', 'any.required': 'Enter a name', 'string.max': 'Use at most 150 characters' }),
+  name: Joi.string().trim().required().max(150).custom(validName).messages({ 'string.empty': 'Enter a name', 'any.required': 'Enter a name', 'string.max': 'Use at most 150 characters' }),
   slug: Joi.string().trim().required().max(100).pattern(/^[a-z0-9]+(?:-[a-z0-9]+)*$/)
     .messages({ 'string.empty': 'Enter a slug', 'any.required': 'Enter a slug', 'string.pattern.base': 'Use lowercase letters, digits and single dashes, such as my-app', 'string.max': 'Use at most 100 characters' }),
   redirect_uris: Joi.string().required().custom((value: string, helpers) => {
@@ -100,8 +101,9 @@ export function applicationRoutes(config: Config, db: Knex): Router {
     },
     warning: () => 'Every consent and token given to these applications is deleted with them; their users must sign in again.',
     apply: async (req, items) => {
-      await deleteApplications(db, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
-      return items.length === 1 ? `Application ${items[0].label} deleted.` : `${items.length} applications deleted.`;
+      const deleted = await deleteApplications(db, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
+      if (!deleted.length) return null;
+      return deleted.length === 1 ? `Application ${deleted[0].name} deleted.` : `${deleted.length} applications deleted.`;
     },
   });
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApplicationRow, Db } from '../db.js';
-import { isUniqueViolation, toDate } from '../db.js';
+import { deleteSelected, isUniqueViolation, toDate } from '../db.js';
 import { recordEvent, recordEvents } from '../events/events.js';
 import type { Actor } from '../directory/users/users.js';
 
@@ -137,9 +137,11 @@ export async function rotateSecret(db: Db, application: Application, actor: Acto
 }
 
 /** Deletes applications; their consents and tokens go with them (foreign keys cascade). */
-export async function deleteApplications(db: Db, applications: { id: number; name: string }[], actor: Actor): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('applications').whereIn('id', applications.map((a) => a.id)).delete();
-    await recordEvents(trx, applications.map((application) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application) } })));
+export async function deleteApplications<A extends { id: number; name: string }>(db: Db, applications: A[], actor: Actor): Promise<A[]> {
+  return db.transaction(async (trx) => {
+    const ids = new Set(await deleteSelected<number>(trx('applications').whereIn('id', applications.map((a) => a.id)), 'id'));
+    const gone = applications.filter((a) => ids.has(a.id));
+    await recordEvents(trx, gone.map((application) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application) } })));
+    return gone;
   });
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db.js';
-import { toDate } from '../db.js';
+import { deleteSelected, toDate } from '../db.js';
 
 export const CONSENT_DAYS = 30;
 
@@ -51,11 +51,16 @@ export async function listConsents(db: Db, userId: number): Promise<Consent[]> {
   return rows.map((r) => ({ id: r.id, application: r.name, scopes: r.scopes.split(' ').filter(Boolean), created: toDate(r.created)!, expires: toDate(r.expires)! }));
 }
 
-/** Forgets consents: their grants go too, so the application asks again next time. */
-export async function deleteConsents(db: Db, userId: number, ids: number[]): Promise<number> {
-  const grants = await db('consents').where({ user_id: userId }).whereIn('id', ids).pluck('grant_id');
-  await db('oauth_artifacts').where({ kind: 'Grant' }).whereIn('id', grants).delete();
-  return db('consents').where({ user_id: userId }).whereIn('id', ids).delete();
+/**
+ * Forgets consents: their grants go too, so the application asks again next time. Returns the ids of
+ * the consents this call deleted (locked first: call it in a transaction).
+ */
+export async function deleteConsents(db: Db, userId: number, ids: number[]): Promise<number[]> {
+  const rows: { id: number; grant_id: string }[] = await db('consents').where({ user_id: userId }).whereIn('id', ids).forUpdate().select('id', 'grant_id');
+  if (!rows.length) return [];
+  await db('oauth_artifacts').where({ kind: 'Grant' }).whereIn('id', rows.map((r) => r.grant_id)).delete();
+  await db('consents').whereIn('id', rows.map((r) => r.id)).delete();
+  return rows.map((r) => r.id);
 }
 
 export async function listRefreshTokens(db: Db, userId: number): Promise<RefreshTokenInfo[]> {
@@ -76,9 +81,9 @@ export async function listRefreshTokens(db: Db, userId: number): Promise<Refresh
   });
 }
 
-/** Deleted refresh tokens are refused at the token endpoint (invalid_grant). */
-export async function deleteRefreshTokens(db: Db, userId: number, ids: string[]): Promise<number> {
-  return db('oauth_artifacts').where({ user_id: userId, kind: 'RefreshToken' }).whereIn('id', ids).delete();
+/** Deleted refresh tokens are refused at the token endpoint (invalid_grant). Returns the ids this call deleted. */
+export async function deleteRefreshTokens(db: Db, userId: number, ids: string[]): Promise<string[]> {
+  return deleteSelected<string>(db('oauth_artifacts').where({ user_id: userId, kind: 'RefreshToken' }).whereIn('id', ids), 'id');
 }
 
 /** Every token of the user stops working: for deactivation. */

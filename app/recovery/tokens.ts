@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db.js';
 import { recordEvent } from '../events/events.js';
-import { setPassword } from '../directory/users/users.js';
+import { lockUser, setPassword } from '../directory/users/users.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -22,18 +22,29 @@ export async function issueRecoveryToken(db: Db, userId: number, ttlMs: number):
   return { id: Number(id), token, expires };
 }
 
-/** A new link makes the user's older unused links stop working. */
+/**
+ * A new link makes the user's older unused links stop working. The user's row is locked first, so
+ * that requests for one user take turns: two transactions that each insert a token and delete the
+ * others would otherwise lock the same index range in opposite orders (a deadlock on MariaDB).
+ */
 export async function revokeOtherTokens(db: Db, userId: number, keepId: number): Promise<void> {
-  await db('recovery_tokens').where({ user_id: userId }).whereNull('used_at').whereNot({ id: keepId }).delete();
+  await db.transaction(async (trx) => {
+    await lockUser(trx, userId);
+    await trx('recovery_tokens').where({ user_id: userId }).whereNull('used_at').whereNot({ id: keepId }).delete();
+  });
 }
 
 export async function deleteToken(db: Db, id: number): Promise<void> {
   await db('recovery_tokens').where({ id }).delete();
 }
 
-/** Issues a token and revokes the older ones at once. */
+/**
+ * Issues a token and revokes the older ones at once. Requests for one user take turns (the user's row
+ * is locked first): of tokens issued at the same time, the last one issued is the one that works.
+ */
 export async function createRecoveryToken(db: Db, userId: number, ttlMs: number): Promise<IssuedToken> {
   return db.transaction(async (trx) => {
+    await lockUser(trx, userId);
     const issued = await issueRecoveryToken(trx, userId, ttlMs);
     await revokeOtherTokens(trx, userId, issued.id);
     return issued;

@@ -7,6 +7,7 @@ import * as recoveryTokens from './20261127_05_recovery_tokens.js';
 import * as oauth from './20261127_06_oauth.js';
 import * as authenticators from './20261127_07_authenticators.js';
 import * as apiTokens from './20261127_08_api_tokens.js';
+import * as exactNames from './20261202_09_exact_names.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261127_06_oauth': oauth,
   '20261127_07_authenticators': authenticators,
   '20261127_08_api_tokens': apiTokens,
+  '20261202_09_exact_names': exactNames,
 };

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, GroupRow } from '../../db.js';
-import { isUniqueViolation, toDate } from '../../db.js';
+import { deleteSelected, isUniqueViolation, toDate } from '../../db.js';
 import { recordEvent, recordEvents } from '../../events/events.js';
 import { RuleError } from '../../http/errors.js';
+import { normalName } from '../names.js';
 import type { Actor } from '../users/users.js';
 
 export interface Group {
@@ -78,7 +79,7 @@ export async function findGroup(db: Db, id: number): Promise<Group | undefined> 
 
 /** A group by its exact name, or by its id when the text is a number. */
 export async function findGroupByNameOrId(db: Db, text: string): Promise<Group | undefined> {
-  const row = await db('groups').where({ name: text }).first();
+  const row = await db('groups').where({ name: normalName(text) }).first();
   if (row) return toGroup(row);
   if (/^\d{1,10}$/.test(text)) return findGroup(db, Number(text));
   return undefined;
@@ -161,6 +162,7 @@ export async function createGroup(db: Db, fields: GroupFields, actor: Actor): Pr
 export async function updateGroup(db: Db, before: Group, fields: GroupFields, actor: Actor): Promise<GroupSaveResult> {
   try {
     return await db.transaction(async (trx) => {
+      if (before.isSuperuser && !fields.isSuperuser) await lockSuperuserGroups(trx);
       await trx('groups').where({ id: before.id }).update({
         name: fields.name, is_superuser: fields.isSuperuser, attributes: JSON.stringify(fields.attributes), last_updated: new Date(),
       });
@@ -180,35 +182,51 @@ export async function updateGroup(db: Db, before: Group, fields: GroupFields, ac
   }
 }
 
-export async function deleteGroups(db: Db, groups: { id: number; name: string }[], actor: Actor): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('groups').whereIn('id', groups.map((g) => g.id)).delete();
+/** Deletes groups; returns (and records) those this transaction deleted, not those another request deleted first. */
+export async function deleteGroups<G extends { id: number; name: string }>(db: Db, groups: G[], actor: Actor): Promise<G[]> {
+  const deleted = await db.transaction(async (trx) => {
+    await lockSuperuserGroups(trx);
+    const ids = new Set(await deleteSelected<number>(trx('groups').whereIn('id', groups.map((g) => g.id)), 'id'));
+    const gone = groups.filter((g) => ids.has(g.id));
     await assertAdministratorRemains(trx);
-    await recordEvents(trx, groups.map((group) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } })));
+    await recordEvents(trx, gone.map((group) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } })));
+    return gone;
   });
   forgetMemberCounts(db);
+  return deleted;
 }
 
-/** Adds the user to the group; false when they were a member already. */
+/**
+ * Adds the user to the group; false when they were a member already. The primary key decides (a
+ * double-submit's second insert waits for the first and fails), not a read before the insert.
+ */
 export async function addMembership(db: Db, user: { id: number; username: string }, group: Group, actor: Actor): Promise<boolean> {
-  const added = await db.transaction(async (trx) => {
-    const exists = await trx('group_memberships').where({ user_id: user.id, group_id: group.id }).first('user_id');
-    if (exists) return false;
-    await addMember(trx, group.id, user.id);
-    await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), added_user: user.username } });
-    return true;
-  });
+  let added = true;
+  try {
+    await db.transaction(async (trx) => {
+      await trx('group_memberships').insert({ group_id: group.id, user_id: user.id });
+      await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), added_user: user.username } });
+    });
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    added = false;
+  }
   forgetMemberCounts(db);
   return added;
 }
 
-export async function removeMemberships(db: Db, user: { id: number; username: string }, groups: { id: number; name: string }[], actor: Actor): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx('group_memberships').where({ user_id: user.id }).whereIn('group_id', groups.map((g) => g.id)).delete();
+/** Ends memberships; returns (and records) the groups this transaction removed the user from. */
+export async function removeMemberships<G extends { id: number; name: string }>(db: Db, user: { id: number; username: string }, groups: G[], actor: Actor): Promise<G[]> {
+  const removed = await db.transaction(async (trx) => {
+    await lockSuperuserGroups(trx);
+    const ids = new Set(await deleteSelected<number>(trx('group_memberships').where({ user_id: user.id }).whereIn('group_id', groups.map((g) => g.id)), 'group_id'));
+    const gone = groups.filter((g) => ids.has(g.id));
     await assertAdministratorRemains(trx);
-    await recordEvents(trx, groups.map((group) => ({ action: 'model_updated' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), removed_user: user.username } })));
+    await recordEvents(trx, gone.map((group) => ({ action: 'model_updated' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), removed_user: user.username } })));
+    return gone;
   });
   forgetMemberCounts(db);
+  return removed;
 }
 
 /** The id of the group with this name, creating it when it does not exist. */
@@ -247,8 +265,18 @@ function superusers(db: Db) {
 }
 
 /**
+ * The first statement of every transaction that could leave no active administrator: such changes
+ * take turns. Without it, two administrators deactivating each other at once on MariaDB would each
+ * see the other still active, and both succeed.
+ */
+export async function lockSuperuserGroups(trx: Db): Promise<void> {
+  await trx('groups').where('is_superuser', true).forUpdate().pluck('id');
+}
+
+/**
  * Throws when no active member of a superuser group would be left. Called inside the transaction of
- * every change that could lock everyone out, after the change, so the change rolls back.
+ * every change that could lock everyone out (which began with lockSuperuserGroups), after the
+ * change, so the change rolls back.
  */
 export async function assertAdministratorRemains(db: Db): Promise<void> {
   if (!(await superusers(db).first('users.id'))) {

@@ -6,6 +6,7 @@ import { HttpError } from '../../http/errors.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { toast } from '../../http/toast.js';
 import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
+import { validName } from '../names.js';
 import { actorOf } from '../users/request.js';
 import { createGroup, deleteGroups, findGroup, listGroups, membersOf, updateGroup, type Group, type GroupFields } from './groups.js';
 
@@ -20,7 +21,7 @@ declare global {
 interface GroupFormValues { name: string; is_superuser: boolean; attributes: string }
 type GroupFormErrors = Partial<Record<keyof GroupFormValues, string>>;
 
-const nameSchema = Joi.string().trim().required().max(150)
+const nameSchema = Joi.string().trim().required().max(150).custom(validName)
   .messages({ 'string.empty': 'Enter a name', 'any.required': 'Enter a name', 'string.max': 'Use at most 150 characters' });
 
 function readGroupForm(body: Record<string, unknown> = {}, defaults: GroupFormValues) {
@@ -72,8 +73,9 @@ export function groupRoutes(db: Knex): Router {
     },
     warning: () => 'The members stay; only their membership in these groups ends.',
     apply: async (req, items) => {
-      await deleteGroups(db, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
-      return items.length === 1 ? `Group ${items[0].label} deleted.` : `${items.length} groups deleted.`;
+      const deleted = await deleteGroups(db, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
+      if (!deleted.length) return null;
+      return deleted.length === 1 ? `Group ${deleted[0].name} deleted.` : `${deleted.length} groups deleted.`;
     },
   });
 

@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { ATTRIBUTES_MAX, checkbox, parseAttributes, text } from '../form-fields.js';
-import { DEFAULT_PATH, hasControlChars, pathProblem, USER_TYPES, USERNAME_MAX, type UserType } from './rules.js';
+import { normalName, validName } from '../names.js';
+import { DEFAULT_PATH, pathProblem, USER_TYPES, USERNAME_MAX, type UserType } from './rules.js';
 
 /** The form as typed: what a re-rendered form shows back. */
 export interface UserFormValues {
@@ -26,17 +27,15 @@ export interface UserFields {
 }
 
 const schema = Joi.object<UserFormValues>({
-  username: Joi.string().trim().required().max(USERNAME_MAX)
-    .custom((value: string, helpers) => (hasControlChars(value) ? helpers.error('string.control') : value))
+  username: Joi.string().trim().required().max(USERNAME_MAX).custom(validName)
     .messages({
       'string.empty': 'Enter a username',
       'any.required': 'Enter a username',
       'string.max': `Use at most ${USERNAME_MAX} characters`,
-      'string.control': 'Remove the control characters',
     }),
   path: Joi.string().required().custom((value: string, helpers) => {
     const problem = pathProblem(value);
-    return problem ? helpers.message({ custom: problem }) : value;
+    return problem ? helpers.message({ custom: problem }) : normalName(value);
   }).messages({ 'string.empty': pathProblem('')! }),
   attributes: Joi.string().allow('').max(ATTRIBUTES_MAX).messages({ 'string.max': 'Attributes are limited to 64 KB' }),
   name: Joi.string().trim().allow('').max(255).messages({ 'string.max': 'Use at most 255 characters' }),

@@ -44,8 +44,9 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
       : 'Deleting cannot be undone. To keep a user’s data, deactivate them instead.'),
     apply: async (req, items) => {
       const users = await findByIds(db, items.map((i) => Number(i.id)));
-      await deleteUsers(db, users, actorOf(req), { deleteEvents: config.deleteUserEvents });
-      return users.length === 1 ? `User ${users[0].username} deleted.` : `${users.length} users deleted.`;
+      const deleted = await deleteUsers(db, users, actorOf(req), { deleteEvents: config.deleteUserEvents });
+      if (!deleted.length) return null;
+      return deleted.length === 1 ? `User ${deleted[0].username} deleted.` : `${deleted.length} users deleted.`;
     },
   });
 

@@ -48,10 +48,11 @@ export function parseFilter(query: Record<string, unknown>): ListFilter {
   const sortParam = text('sort');
   const descending = sortParam.startsWith('-');
   const sortName = descending ? sortParam.slice(1) : sortParam;
-  const q = text('q').slice(0, 150);
+  // Names are stored in NFC (directory/names.ts): a decomposed "é" in the URL means the same.
+  const q = text('q').normalize('NFC').slice(0, 150);
   const chosen = sortName in SORTS;
   return {
-    path: text('path').replace(/^\/+|\/+$/g, ''),
+    path: text('path').normalize('NFC').replace(/^\/+|\/+$/g, ''),
     q,
     showInactive: text('active') === 'all',
     sort: chosen ? (sortName as SortKey) : q ? 'match' : 'username',

@@ -1,4 +1,5 @@
 /** Rules for user fields that hold everywhere a user is written (forms, bootstrap, seeds). */
+import { nameProblem } from '../names.js';
 
 export const USERNAME_MAX = 150;
 export const PATH_MAX = 200;
@@ -17,7 +18,8 @@ export function hasControlChars(text: string): boolean {
 export function pathProblem(path: string): string | undefined {
   if (path.length === 0) return 'Enter a path, such as users or users/staff';
   if (path.length > PATH_MAX) return `Use at most ${PATH_MAX} characters`;
-  if (hasControlChars(path)) return 'Remove the control characters';
+  const problem = nameProblem(path);
+  if (problem) return problem;
   if (path.startsWith('/') || path.endsWith('/')) return 'A path cannot start or end with /';
   if (path.split('/').some((segment) => segment.trim() === '')) return 'A path cannot contain an empty segment (//)';
   return undefined;

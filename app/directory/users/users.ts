@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
 import { toDate } from '../../db.js';
-import { isUniqueViolation } from '../../db.js';
+import { deleteSelected, isUniqueViolation } from '../../db.js';
 import { recordEvent, recordEvents } from '../../events/events.js';
-import { RuleError } from '../../http/errors.js';
-import { assertAdministratorRemains, forgetMemberCounts } from '../groups/groups.js';
+import { HttpError, RuleError } from '../../http/errors.js';
+import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
 import { revokeUserTokens } from '../../oauth/grants.js';
+import { normalName } from '../names.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
 
@@ -62,7 +63,7 @@ export async function findById(db: Db, id: number): Promise<User | undefined> {
 
 /** The row with its password hash, for authentication only. */
 export function findCredentials(db: Db, username: string) {
-  return db('users').where({ username }).first('id', 'username', 'email', 'password', 'is_active');
+  return db('users').where({ username: normalName(username) }).first('id', 'username', 'email', 'password', 'is_active');
 }
 
 const isAdminSql = `exists (select 1 from group_memberships gm join \`groups\` g on g.id = gm.group_id
@@ -177,15 +178,19 @@ export async function createUser(db: Db, fields: UserFields, actor: Actor): Prom
   }
 }
 
-/** Saves the fields that changed and records which ones did. */
+/**
+ * Saves the fields that changed and records which ones did. The changes are taken against the row
+ * as it is inside the transaction, locked: a double-submit's second request finds nothing to change.
+ */
 export async function updateUser(db: Db, before: User, fields: UserFields, actor: Actor): Promise<SaveResult> {
-  const current = columnsOf(fieldsOf(before));
   const wanted = columnsOf(fields);
-  const changes = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => current[key as keyof typeof current] !== value));
-  const changed = Object.keys(changes);
-  if (!changed.length) return { ok: true, user: before, changed };
   try {
     return await db.transaction(async (trx) => {
+      const current = await lockUser(trx, before.id);
+      const stored = columnsOf(fieldsOf(current));
+      const changes = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => stored[key as keyof typeof stored] !== value));
+      const changed = Object.keys(changes);
+      if (!changed.length) return { ok: true as const, user: current, changed };
       await trx('users').where({ id: before.id }).update({ ...changes, last_updated: new Date() });
       if (changes.is_active === false) {
         await trx('sessions').where({ user_id: before.id }).delete();
@@ -202,6 +207,16 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
     if (isUniqueViolation(err)) return TAKEN;
     throw err;
   }
+}
+
+/**
+ * The user's row, locked until the transaction ends: writes to one user that need what it holds now
+ * wait for each other. 404 when another request deleted the user meanwhile.
+ */
+export async function lockUser(trx: Db, id: number): Promise<User> {
+  const row = await trx('users').where({ id }).forUpdate().first();
+  if (!row) throw new HttpError(404, 'There is no such user. It may have been deleted.');
+  return toUser(row);
 }
 
 export function fieldsOf(user: User): UserFields {
@@ -230,6 +245,8 @@ function modelRef(user: User) {
 export async function setActive(db: Db, user: User, active: boolean, actor: Actor): Promise<void> {
   if (!active && user.id === actor.id) throw new RuleError('You cannot deactivate your own account.');
   await db.transaction(async (trx) => {
+    if (!active) await lockSuperuserGroups(trx);
+    if ((await lockUser(trx, user.id)).isActive === active) return; // a double-submit: done already
     await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
     if (!active) {
       await trx('sessions').where({ user_id: user.id }).delete();
@@ -257,21 +274,25 @@ export async function dependents(db: Db, userIds: number[], withEvents: boolean)
 
 /**
  * Deletes users in one transaction. Their sessions, memberships and recovery tokens go with them
- * (foreign keys cascade); their events too when the setting says so. One model_deleted event each.
+ * (foreign keys cascade); their events too when the setting says so. One model_deleted event for each
+ * user this transaction deleted (another request may have deleted some first); returns those users.
  */
-export async function deleteUsers(db: Db, users: User[], actor: Actor, options: { deleteEvents: boolean }): Promise<void> {
+export async function deleteUsers(db: Db, users: User[], actor: Actor, options: { deleteEvents: boolean }): Promise<User[]> {
   if (users.some((u) => u.id === actor.id)) throw new RuleError('You cannot delete your own account.');
-  const ids = users.map((u) => u.id);
-  await db.transaction(async (trx) => {
-    await trx('users').whereIn('id', ids).delete();
-    if (options.deleteEvents) await trx('events').whereIn('user_pk', ids).delete();
+  const deleted = await db.transaction(async (trx) => {
+    await lockSuperuserGroups(trx);
+    const ids = new Set(await deleteSelected<number>(trx('users').whereIn('id', users.map((u) => u.id)), 'id'));
+    const gone = users.filter((u) => ids.has(u.id));
+    if (options.deleteEvents && gone.length) await trx('events').whereIn('user_pk', [...ids]).delete();
     await assertAdministratorRemains(trx);
-    await recordEvents(trx, users.map((user) => ({
+    await recordEvents(trx, gone.map((user) => ({
       action: 'model_deleted' as const, user: actor, app: 'roster.directory', clientIp: actor.ip,
       context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
     })));
+    return gone;
   });
   forgetMemberCounts(db); // their memberships went with them
+  return deleted;
 }
 
 export async function findByIds(db: Db, ids: number[]): Promise<User[]> {

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import { recordEvent } from '../../../events/events.js';
 import { bulkRoute } from '../../../http/bulk.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
-import { deleteAuthenticators, listAuthenticators, TYPE_NAMES } from '../../../mfa/authenticators.js';
+import { deleteSelected } from '../../../db.js';
+import { listAuthenticators, TYPE_NAMES } from '../../../mfa/authenticators.js';
 import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
 
@@ -29,14 +30,18 @@ export function authenticatorsTab(db: Knex): Router {
     warning: () => 'Without these devices, login asks only for what remains (or only the password).',
     apply: async (req, items) => {
       const user = req.subject!;
-      await db.transaction(async (trx) => {
-        await deleteAuthenticators(trx, user.id, items.map((i) => Number(i.id)));
-        await recordEvent(trx, {
-          action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
-          context: { model: { model_name: 'authenticator' }, user: user.username, devices: items.map((i) => i.label) },
-        });
+      const count = await db.transaction(async (trx) => {
+        const ids = new Set(await deleteSelected<number>(trx('authenticators').where({ user_id: user.id }).whereIn('id', items.map((i) => Number(i.id))), 'id'));
+        const gone = items.filter((i) => ids.has(Number(i.id)));
+        if (gone.length) {
+          await recordEvent(trx, {
+            action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
+            context: { model: { model_name: 'authenticator' }, user: user.username, devices: gone.map((i) => i.label) },
+          });
+        }
+        return gone.length;
       });
-      return `${items.length === 1 ? '1 authenticator' : `${items.length} authenticators`} of ${user.username} removed.`;
+      return count ? `${count === 1 ? '1 authenticator' : `${count} authenticators`} of ${user.username} removed.` : null;
     },
   });
   return router;

@@ -29,14 +29,18 @@ export function consentsTab(db: Knex): Router {
     warning: () => 'These applications will ask for consent again at their next sign-in.',
     apply: async (req, items) => {
       const user = req.subject!;
-      await db.transaction(async (trx) => {
-        await deleteConsents(trx, user.id, items.map((i) => Number(i.id)));
-        await recordEvent(trx, {
-          action: 'model_deleted', user: req.user, app: 'roster.oauth', clientIp: req.ip,
-          context: { model: { model_name: 'consent' }, user: user.username, applications: items.map((i) => i.label) },
-        });
+      const deleted = await db.transaction(async (trx) => {
+        const ids = new Set(await deleteConsents(trx, user.id, items.map((i) => Number(i.id))));
+        const gone = items.filter((i) => ids.has(Number(i.id)));
+        if (gone.length) {
+          await recordEvent(trx, {
+            action: 'model_deleted', user: req.user, app: 'roster.oauth', clientIp: req.ip,
+            context: { model: { model_name: 'consent' }, user: user.username, applications: gone.map((i) => i.label) },
+          });
+        }
+        return gone.length;
       });
-      return `${items.length === 1 ? 'Consent' : `${items.length} consents`} of ${user.username} deleted.`;
+      return deleted ? `${deleted === 1 ? 'Consent' : `${deleted} consents`} of ${user.username} deleted.` : null;
     },
   });
   return router;

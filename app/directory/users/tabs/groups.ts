@@ -47,8 +47,8 @@ export function groupsTab(db: Knex): Router {
     },
     apply: async (req, items) => {
       const user = req.subject!;
-      await removeMemberships(db, user, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
-      return `${user.username} removed from ${items.map((i) => i.label).join(', ')}.`;
+      const removed = await removeMemberships(db, user, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
+      return removed.length ? `${user.username} removed from ${removed.map((g) => g.name).join(', ')}.` : null;
     },
   });
 

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { UAParser } from 'ua-parser-js';
-import { toDate } from '../../../db.js';
+import { deleteSelected, toDate } from '../../../db.js';
 import { recordEvent } from '../../../events/events.js';
 import { bulkRoute, type BulkItem } from '../../../http/bulk.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
@@ -103,14 +103,17 @@ export function sessionsTab(db: Knex): Router {
       ? 'This includes the session you are using now: you will be logged out.' : undefined),
     apply: async (req, items) => {
       const user = req.subject!;
-      await db.transaction(async (trx) => {
-        const deleted = await trx('sessions').where({ user_id: user.id }).whereIn('id', items.map((i) => Number(i.id))).delete();
-        await recordEvent(trx, {
-          action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
-          context: { model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted} of ${user.username}` }, user: user.username, count: deleted },
-        });
+      const count = await db.transaction(async (trx) => {
+        const deleted = (await deleteSelected(trx('sessions').where({ user_id: user.id }).whereIn('id', items.map((i) => Number(i.id))), 'id')).length;
+        if (deleted) {
+          await recordEvent(trx, {
+            action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
+            context: { model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted} of ${user.username}` }, user: user.username, count: deleted },
+          });
+        }
+        return deleted;
       });
-      return `${items.length === 1 ? '1 session' : `${items.length} sessions`} of ${user.username} ended.`;
+      return count ? `${count === 1 ? '1 session' : `${count} sessions`} of ${user.username} ended.` : null;
     },
   });
 

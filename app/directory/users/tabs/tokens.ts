@@ -29,14 +29,17 @@ export function tokensTab(db: Knex): Router {
     warning: () => 'The applications holding these tokens can no longer refresh access; the user signs in again there.',
     apply: async (req, items) => {
       const user = req.subject!;
-      await db.transaction(async (trx) => {
-        const count = await deleteRefreshTokens(trx, user.id, items.map((i) => String(i.id)));
-        await recordEvent(trx, {
-          action: 'model_deleted', user: req.user, app: 'roster.oauth', clientIp: req.ip,
-          context: { model: { model_name: 'refresh_token' }, user: user.username, count },
-        });
+      const count = await db.transaction(async (trx) => {
+        const deleted = (await deleteRefreshTokens(trx, user.id, items.map((i) => String(i.id)))).length;
+        if (deleted) {
+          await recordEvent(trx, {
+            action: 'model_deleted', user: req.user, app: 'roster.oauth', clientIp: req.ip,
+            context: { model: { model_name: 'refresh_token' }, user: user.username, count: deleted },
+          });
+        }
+        return deleted;
       });
-      return `${items.length === 1 ? 'Refresh token' : `${items.length} refresh tokens`} of ${user.username} revoked.`;
+      return count ? `${count === 1 ? 'Refresh token' : `${count} refresh tokens`} of ${user.username} revoked.` : null;
     },
   });
   return router;
