@@ -118,6 +118,12 @@ describe('parallel writes to the same rows', function () {
     expect(await events('model_created')).to.have.length(1);
   });
 
+  it('the same group edit twice at once: saved once, one model_updated event', async () => {
+    const id = await ensureGroup(t.db, 'Engineering', false);
+    expect(statuses(await postAtOnce(`/directory/groups/${id}`, { name: 'Engineers', attributes: '{}' }))).to.deep.equal([303, 303]);
+    expect((await events('model_updated')).map((e) => e.changed)).to.deep.equal([['name']]);
+  });
+
   it('adding the same member twice at once: one membership, one event', async () => {
     const id = await createUser(t.db, { username: 'ana' });
     await ensureGroup(t.db, 'Engineering', false);

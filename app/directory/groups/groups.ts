@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, GroupRow } from '../../db.js';
 import { deleteSelected, isUniqueViolation, toDate } from '../../db.js';
 import { recordEvent, recordEvents } from '../../events/events.js';
-import { RuleError } from '../../http/errors.js';
+import { HttpError, RuleError } from '../../http/errors.js';
 import { normalName } from '../names.js';
 import type { Actor } from '../users/users.js';
 
@@ -158,11 +158,17 @@ export async function createGroup(db: Db, fields: GroupFields, actor: Actor): Pr
   }
 }
 
-/** Saves a group; taking the superuser flag away must leave an active administrator. */
-export async function updateGroup(db: Db, before: Group, fields: GroupFields, actor: Actor): Promise<GroupSaveResult> {
+/**
+ * Saves a group; taking the superuser flag away must leave an active administrator. What changed is
+ * taken against the row as it is inside the transaction, locked: a double-submit records one event.
+ */
+export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, actor: Actor): Promise<GroupSaveResult> {
   try {
     return await db.transaction(async (trx) => {
-      if (before.isSuperuser && !fields.isSuperuser) await lockSuperuserGroups(trx);
+      if (loaded.isSuperuser && !fields.isSuperuser) await lockSuperuserGroups(trx);
+      const row = await trx('groups').where({ id: loaded.id }).forUpdate().first();
+      if (!row) throw new HttpError(404, 'There is no such group. It may have been deleted.');
+      const before = toGroup(row);
       await trx('groups').where({ id: before.id }).update({
         name: fields.name, is_superuser: fields.isSuperuser, attributes: JSON.stringify(fields.attributes), last_updated: new Date(),
       });
@@ -173,7 +179,7 @@ export async function updateGroup(db: Db, before: Group, fields: GroupFields, ac
         ...(before.isSuperuser !== group.isSuperuser ? ['is_superuser'] : []),
         ...(JSON.stringify(before.attributes) !== JSON.stringify(group.attributes) ? ['attributes'] : []),
       ];
-      await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), changed } });
+      if (changed.length) await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), changed } });
       return { ok: true as const, group };
     });
   } catch (err) {
