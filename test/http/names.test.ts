@@ -39,8 +39,9 @@ describe('names that do not read as what they are', () => {
     });
   }
 
-  it('refuses a folder with an invisible character', async () => {
+  it('refuses a folder with an invisible character, or a folder name with a space at its end', async () => {
     expectRefused(await post('/directory/users', { username: 'ana', path: 'users/\u200Bstaff' }), 'path', /invisible/);
+    expectRefused(await post('/directory/users', { username: 'ana', path: 'users /staff' }), 'path', /spaces/);
   });
 
   for (const [what, name, message] of [['NUL', 'Ad\u0000mins', /control/], ['a bell', 'Ad\u0007mins', /control/], ['a right-to-left override', 'Ad\u202Emins', /invisible/]] as const) {

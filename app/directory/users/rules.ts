@@ -18,7 +18,8 @@ export function hasControlChars(text: string): boolean {
 export function pathProblem(path: string): string | undefined {
   if (path.length === 0) return 'Enter a path, such as users or users/staff';
   if (path.length > PATH_MAX) return `Use at most ${PATH_MAX} characters`;
-  const problem = nameProblem(path);
+  // Each folder name follows the name rule: `staff ` is not a second `staff`.
+  const problem = path.split('/').map(nameProblem).find(Boolean);
   if (problem) return problem;
   if (path.startsWith('/') || path.endsWith('/')) return 'A path cannot start or end with /';
   if (path.split('/').some((segment) => segment.trim() === '')) return 'A path cannot contain an empty segment (//)';
