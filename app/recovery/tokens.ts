@@ -76,6 +76,7 @@ export async function findValidToken(db: Db, token: string): Promise<ValidToken 
  */
 export async function redeemToken(db: Db, found: ValidToken, passwordHash: string, clientIp: string | undefined): Promise<boolean> {
   return db.transaction(async (trx) => {
+    await lockUser(trx, found.userId); // in turn with a new link being issued, as revokeOtherTokens does
     const now = new Date();
     const claimed = await trx('recovery_tokens').where({ id: found.id }).whereNull('used_at').update({ used_at: now });
     if (claimed !== 1) return false;
