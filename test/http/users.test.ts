@@ -308,6 +308,8 @@ describe('Directory > Users', () => {
         { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': 'http://127.0.0.1/directory/users?path=users' });
       expect(res.status).to.equal(200);
       expect(res.text).to.contain(`<hx-partial hx-target="#user-row-${userId}" hx-swap="outerHTML">`).and.contain('Ana Renamed');
+      // The row itself replaces the row: wrapped in a table, it would land as a table nested in the list.
+      expect(res.text).to.contain(`hx-swap="outerHTML"><tr id="user-row-${userId}"`).and.not.contain('<table');
       expect(res.text).to.contain('User ana updated.');
       const fromDetail = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users', name: 'Ana Again' },
         { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': `http://127.0.0.1/directory/users/${userId}` });
