@@ -317,6 +317,23 @@ describe('Directory > Users', () => {
       expect(fromDetail.headers['hx-refresh']).to.equal('true');
     });
 
+    it('without JavaScript, saving returns to the list the form was opened from, with its folder, search and page', async () => {
+      const list = '/directory/users?path=users&q=an&page=2';
+      const form = await agent.get(`/directory/users/${userId}/edit?from=${encodeURIComponent(list)}`);
+      expect(form.text).to.contain('<input type="hidden" name="from" value="/directory/users?path=users&amp;q=an&amp;page=2">');
+      const fromReferer = await agent.get(`/directory/users/${userId}/edit`).set('Host', 'roster.test').set('Referer', `http://roster.test${list}`);
+      expect(fromReferer.text).to.contain('name="from" value="/directory/users?path=users&amp;q=an&amp;page=2"');
+      const refused = await post(`/directory/users/${userId}`, { username: '', from: list });
+      expect(refused.status).to.equal(422);
+      expect(refused.text, 'a refused form keeps where it goes back to').to.contain('name="from" value="/directory/users?path=users&amp;q=an&amp;page=2"');
+      const saved = await post(`/directory/users/${userId}`, { name: 'Ana Listed', from: list });
+      expect(saved.status).to.equal(303);
+      expect(saved.headers.location).to.equal(list);
+      expect((await agent.get(list)).text).to.contain('User ana updated.');
+      const elsewhere = await post(`/directory/users/${userId}`, { name: 'Ana Safe', from: '//evil.example/x' });
+      expect(elsewhere.headers.location).to.equal(`/directory/users/${userId}`);
+    });
+
     it('keeps fields a program leaves out', async () => {
       await post(`/directory/users/${userId}`, { name: 'Only the name' });
       const row = await t.db('users').where({ id: userId }).first();
