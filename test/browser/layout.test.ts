@@ -9,7 +9,7 @@ import { assertLayout } from '../support/layout.js';
 const LONG_NAME = `a${'verylongusername'.repeat(3)}${'x'.repeat(11)}`;
 
 describe('browser: the layout holds after every swap, at 1280 and 375 px', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   const f = browserApp({
     setup: async (t) => {
       await createUser(t.db, { username: 'akadmin', name: 'Admin', admin: true, path: 'admins' });

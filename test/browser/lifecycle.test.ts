@@ -6,7 +6,7 @@ import { createUser } from '../support/app.js';
 import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: sessions, memberships, deactivation and deletion through reviews', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   const f = browserApp({
     setup: async (t) => {
       await createUser(f.t.db, { username: 'akadmin', admin: true, path: 'admins' });

@@ -32,7 +32,7 @@ async function relyingParty() {
 }
 
 describe('browser: signing in to an application on another origin', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   let rp: Awaited<ReturnType<typeof relyingParty>>;
   const configs = {} as Record<ConsentMode, oidc.Configuration>;
   const f = browserApp({
@@ -147,21 +147,23 @@ describe('browser: signing in to an application on another origin', function () 
     });
   }
 
-  it('shows the applications pages to administrators', async () => {
-    const context = await newContext(f.browser, 'off');
-    const page = await context.newPage();
-    try {
-      await logIn(page, f.baseUrl, 'akadmin');
-      await page.waitForURL('**/directory/users');
-      await visit(page, `${f.baseUrl}/applications`);
-      await page.getByRole('link', { name: 'Wiki' }).click();
-      await page.getByText('/.well-known/openid-configuration').waitFor();
-      await landed(page);
-      await page.getByRole('button', { name: 'Rotate secret' }).click();
-      await page.getByText('Copy the client secret now.').waitFor();
-      await landed(page);
-    } finally {
-      await context.close();
-    }
-  });
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`shows the applications pages to administrators (JavaScript ${js})`, async () => {
+      const context = await newContext(f.browser, js);
+      const page = await context.newPage();
+      try {
+        await logIn(page, f.baseUrl, 'akadmin');
+        await page.waitForURL('**/directory/users');
+        await visit(page, `${f.baseUrl}/applications`);
+        await page.getByRole('link', { name: 'Wiki' }).click();
+        await page.getByText('/.well-known/openid-configuration').waitFor();
+        await landed(page);
+        await page.getByRole('button', { name: 'Rotate secret' }).click();
+        await page.getByText('Copy the client secret now.').waitFor();
+        await landed(page);
+      } finally {
+        await context.close();
+      }
+    });
+  }
 });

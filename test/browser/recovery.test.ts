@@ -3,7 +3,7 @@ import { createUser } from '../support/app.js';
 import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: recovery link from the quick overview', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   const f = browserApp({
     setup: async (t) => {
       await createUser(f.t.db, { username: 'akadmin', admin: true, path: 'admins' });
