@@ -1,13 +1,20 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { safeNext } from '../auth/routes.js';
 import { passwordProblem } from '../auth/passwords.js';
 import type { Config } from '../config.js';
 import { loadSubject } from '../directory/users/request.js';
 import { wantsFragment } from '../http/htmx.js';
+import { openedFrom, postedFrom } from '../http/return-to.js';
 import { toast } from '../http/toast.js';
 import { formatDateTime } from '../http/view-helpers.js';
 import { recoveryActions } from './actions.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** A link made by a plain form post, until the page after the redirect has shown it (once). */
+    recoveryLink?: { userId: number; link: string; expires: string; ttl: number };
+  }
+}
 
 const HOUR = 3_600_000;
 /** Lifetimes an administrator may choose for a link, besides RECOVERY_TOKEN_TTL. */
@@ -29,7 +36,7 @@ function show(req: Request, res: Response, view: Record<string, unknown> & { con
 /** After an action that only needs a toast: htmx stays where it is, a plain form goes back. */
 function done(req: Request, res: Response, status = 200) {
   if (req.htmx && !req.htmx.boosted) return res.set('HX-Reswap', 'none').fragment('shared/_empty', {}, status);
-  res.redirect(303, safeNext(req.body?.from) ?? `/directory/users/${req.subject!.id}`);
+  res.redirect(303, postedFrom(req) ?? `/directory/users/${req.subject!.id}`);
 }
 
 /** The administrator's recovery actions: copy a link, e-mail a link, set a password. */
@@ -39,14 +46,32 @@ export function recoveryAdminRoutes(config: Config, db: Knex): Router {
   router.param('userId', subject);
   const actions = recoveryActions(config, db);
 
+  const showLink = (req: Request, res: Response, locals: { link?: string; expires?: Date; ttl: number; from?: string }) => {
+    const user = req.subject!;
+    return show(req, res, { title: `Recovery link for ${user.username}`, content: '../recovery/_link', lifetimes: LIFETIMES, usable: user.isActive, ...locals });
+  };
+
+  // In the modal, the POST shows the link. Without htmx, Post/Redirect/Get: the link waits in the
+  // session for the page after the redirect, which shows it once; reloading that page makes no new
+  // link, so the one shown (maybe already sent) keeps working. The token never goes into a URL.
   const copyLink = async (req: Request, res: Response) => {
     const user = req.subject!;
     const ttl = lifetime(config, req.body?.ttl);
     const { link, expires } = await actions.copyLink(req, user, ttl);
-    await show(req, res, {
-      title: `Recovery link for ${user.username}`, content: '../recovery/_link', link, expires, lifetimes: LIFETIMES, ttl, usable: user.isActive,
-    });
+    if (wantsFragment(req, 'modal')) return showLink(req, res, { link, expires, ttl });
+    req.session.recoveryLink = { userId: user.id, link, expires: expires.toISOString(), ttl };
+    const from = postedFrom(req);
+    res.redirect(303, `/directory/users/${user.id}/recovery-link${from ? `?from=${encodeURIComponent(from)}` : ''}`);
   };
+
+  router.get('/directory/users/:userId/recovery-link', async (req, res) => {
+    const made = req.session.recoveryLink;
+    const mine = made?.userId === req.subject!.id ? made : undefined;
+    if (mine) delete req.session.recoveryLink;
+    await showLink(req, res, {
+      link: mine?.link, expires: mine && new Date(mine.expires), ttl: mine?.ttl ?? config.recoveryTokenTtlMs, from: openedFrom(req),
+    });
+  });
 
   const emailLink = async (req: Request, res: Response) => {
     const user = req.subject!;

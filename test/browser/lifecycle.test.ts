@@ -6,7 +6,7 @@ import { createUser } from '../support/app.js';
 import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: sessions, memberships, deactivation and deletion through reviews', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   const f = browserApp({
     setup: async (t) => {
       await createUser(f.t.db, { username: 'akadmin', admin: true, path: 'admins' });
@@ -127,9 +127,8 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
           await confirm(page, js, 'Update');
           await page.locator('#toasts').getByText(`${username} ${toast}`).waitFor();
           await landed(page);
-          // With htmx the list refreshes under the closed modal; without, the review lands on the user.
-          expect(new URL(page.url()).pathname).to.equal(js === 'on' ? '/directory/users' : `/directory/users/${userId}`);
-          if (js === 'off') await visit(page, list);
+          // With htmx the list refreshes under the closed modal; without, the review returns to the same list URL.
+          expect(page.url()).to.equal(list);
           await row.getByRole('cell', { name: active, exact: true }).waitFor();
         }
         expect(errors, 'browser errors').to.deep.equal([]);

@@ -3,7 +3,7 @@ import { createUser, PASSWORD } from '../support/app.js';
 import { browserApp, checkAccessibility, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: log in, see the Users page, log out', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   const f = browserApp({
     setup: async (t) => {
       await createUser(f.t.db, { username: 'ada', name: 'Ada Lovelace', admin: true });
@@ -73,19 +73,21 @@ describe('browser: log in, see the Users page, log out', function () {
     }
   });
 
-  it('shows the 403 page to a signed-in non-administrator', async () => {
-    const context = await newContext(f.browser, 'on');
-    const page = await context.newPage();
-    try {
-      await visit(page, `${f.baseUrl}/login`);
-      await page.getByLabel('Username').fill('bob');
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByRole('heading', { name: 'My account' }).waitFor();
-      await visit(page, `${f.baseUrl}/directory/users`);
-      await page.getByRole('heading', { name: 'Forbidden' }).waitFor();
-    } finally {
-      await context.close();
-    }
-  });
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`shows the 403 page to a signed-in non-administrator (JavaScript ${js})`, async () => {
+      const context = await newContext(f.browser, js);
+      const page = await context.newPage();
+      try {
+        await visit(page, `${f.baseUrl}/login`);
+        await page.getByLabel('Username').fill('bob');
+        await page.getByLabel('Password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('heading', { name: 'My account' }).waitFor();
+        await visit(page, `${f.baseUrl}/directory/users`);
+        await page.getByRole('heading', { name: 'Forbidden' }).waitFor();
+      } finally {
+        await context.close();
+      }
+    });
+  }
 });

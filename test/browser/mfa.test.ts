@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import * as OTPAuth from 'otpauth';
 import type { Page } from 'playwright-core';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, watchErrors } from '../support/browser.js';
+import { browserApp, logIn, landed, newContext, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: second factors', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   // WebAuthn needs a host name, not an IP address: PUBLIC_URL and the browser use localhost.
   const f = browserApp({ host: 'localhost' });
 
@@ -47,32 +47,38 @@ describe('browser: second factors', function () {
     }
   });
 
-  it('enrols TOTP and logs in with a code, with JavaScript off', async () => {
-    await createUser(f.t.db, { username: 'nojs' });
-    const context = await newContext(f.browser, 'off');
-    const page = await context.newPage();
-    try {
-      await logIn(page, f.baseUrl, 'nojs');
-      await page.getByRole('heading', { name: 'My account' }).waitFor();
-      await page.getByText('Security keys and passkeys need JavaScript').waitFor();
-      await page.getByRole('button', { name: 'Add an authenticator app' }).click();
-      await page.getByRole('heading', { name: 'Set up an authenticator app' }).waitFor();
-      await landed(page);
-      const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
-      const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
-      await page.getByRole('textbox', { name: 'Code' }).fill(totp.generate());
-      await page.getByRole('button', { name: 'Confirm' }).click();
-      await page.getByText('Authenticator app added').waitFor();
-      await landed(page);
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`enrols TOTP and logs in with a code (JavaScript ${js})`, async () => {
+      const username = `totp-${js}`;
+      await createUser(f.t.db, { username });
+      const context = await newContext(f.browser, js);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await logIn(page, f.baseUrl, username);
+        await page.getByRole('heading', { name: 'My account' }).waitFor();
+        const note = page.getByText('Security keys and passkeys need JavaScript');
+        await note.waitFor({ state: js === 'off' ? 'visible' : 'hidden' });
+        await page.getByRole('button', { name: 'Add an authenticator app' }).click();
+        await page.getByRole('heading', { name: 'Set up an authenticator app' }).waitFor();
+        await landed(page);
+        const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
+        const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+        await page.getByRole('textbox', { name: 'Code' }).fill(totp.generate());
+        await page.getByRole('button', { name: 'Confirm' }).click();
+        await page.getByText('Authenticator app added').waitFor();
+        await landed(page);
 
-      await logOut(page);
-      await logIn(page, f.baseUrl, 'nojs');
-      await page.getByLabel('Code from your authenticator app').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
-      await landed(page);
-      await page.getByRole('button', { name: 'Verify' }).click();
-      await page.getByRole('heading', { name: 'My account' }).waitFor();
-    } finally {
-      await context.close();
-    }
-  });
+        await logOut(page);
+        await logIn(page, f.baseUrl, username);
+        await page.getByLabel('Code from your authenticator app').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+        await landed(page);
+        await page.getByRole('button', { name: 'Verify' }).click();
+        await page.getByRole('heading', { name: 'My account' }).waitFor();
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
 });

@@ -3,7 +3,7 @@ import { createUser } from '../support/app.js';
 import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
 
 describe('browser: recovery link from the quick overview', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   const f = browserApp({
     setup: async (t) => {
       await createUser(f.t.db, { username: 'akadmin', admin: true, path: 'admins' });
@@ -13,7 +13,7 @@ describe('browser: recovery link from the quick overview', function () {
   for (const js of ['on', 'off'] as JsMode[]) {
     it(`copies a link, sets a password with it in a fresh browser, and logs in (JavaScript ${js})`, async () => {
       const username = `forgetful-${js}`;
-      await createUser(f.t.db, { username, path: `recover-${js}` });
+      const userId = await createUser(f.t.db, { username, path: `recover-${js}` });
       const context = await newContext(f.browser, js);
       const page = await context.newPage();
       const errors = watchErrors(page);
@@ -37,7 +37,18 @@ describe('browser: recovery link from the quick overview', function () {
         if (js === 'on') {
           await page.getByRole('button', { name: 'Copy', exact: true }).click();
           await page.getByRole('button', { name: 'Copied' }).waitFor();
+        } else {
+          // Reloading the page that showed the link makes no new one (the shown link keeps working, below).
+          await page.reload();
+          await page.getByText('shown only once').waitFor();
+          expect(await page.getByRole('textbox', { name: 'Recovery link' }).count()).to.equal(0);
+          expect(await f.t.db('recovery_tokens').where({ user_id: userId }).count({ n: '*' }).first()).to.deep.include({ n: 1 });
+          await landed(page);
         }
+        // Done goes back to the list it came from, folder included.
+        await page.getByRole('button', { name: 'Done' }).or(page.getByRole('link', { name: 'Done' })).click();
+        await page.getByRole('textbox', { name: 'Recovery link' }).waitFor({ state: 'detached' });
+        expect(page.url()).to.equal(`${f.baseUrl}/directory/users?path=recover-${js}`);
 
         const userPage = await fresh.newPage();
         await visit(userPage, link);

@@ -135,6 +135,25 @@ describe('sessions tab, deactivation and deleting users', () => {
       expect((await login(agentFor(t.app), 'ana')).status).to.equal(303);
     });
 
+    it('without JavaScript, returns to the list the review was opened from (Referer or from), never to another site', async () => {
+      const anaId = await createUser(t.db, { username: 'ana' });
+      const list = '/directory/users?path=users&q=an&page=2';
+      const review = await admin.get(`/directory/users/${anaId}/activation`).set('Host', 'roster.test').set('Referer', `http://roster.test${list}`);
+      expect(review.text).to.contain('<input type="hidden" name="from" value="/directory/users?path=users&amp;q=an&amp;page=2">')
+        .and.contain('href="/directory/users?path=users&amp;q=an&amp;page=2">Cancel</a>');
+      const res = await post(admin, `/directory/users/${anaId}/activation`, { is_active: 'false', from: list });
+      expect(res.status).to.equal(303);
+      expect(res.headers.location).to.equal(list);
+      for (const referer of ['http://evil.example/directory/users', 'https://roster.test/directory/users', 'not a url']) {
+        const foreign = await admin.get(`/directory/users/${anaId}/activation`).set('Host', 'roster.test').set('Referer', referer);
+        expect(foreign.text, referer).to.not.contain('name="from"');
+      }
+      for (const from of ['//evil.example/', 'https://evil.example/', '/\\evil.example']) {
+        const back = await post(admin, `/directory/users/${anaId}/activation`, { is_active: 'true', from });
+        expect(back.headers.location, from).to.equal(`/directory/users/${anaId}`);
+      }
+    });
+
     it('refuses self-deactivation with a clear message', async () => {
       const res = await post(admin, `/directory/users/${adminId}/activation`, { is_active: 'false' });
       expect(res.status).to.equal(422);

@@ -20,6 +20,13 @@ describe('recovery links', function () {
     return admin.post(url).type('form').set(headers).send({ _csrf: await csrfOf(admin), ...fields });
   }
 
+  /** Copies a link with a plain form post (no JavaScript): a redirect to the page that shows it. */
+  async function copyLink(url: string, fields: Record<string, string> = {}) {
+    const posted = await post(url, fields);
+    expect(posted.status, 'the POST redirects').to.equal(303);
+    return admin.get(posted.headers.location);
+  }
+
   /** Follows a recovery link as the user would: open it, set a password. */
   async function redeem(link: string, password: string) {
     const path = new URL(link).pathname;
@@ -83,7 +90,7 @@ describe('recovery links', function () {
   });
 
   it('copies a link: shown with its expiry, recorded as secret_view, never stored in clear, older links revoked', async () => {
-    const first = await post(`/directory/users/${anaId}/recovery-link`);
+    const first = await copyLink(`/directory/users/${anaId}/recovery-link`);
     expect(first.status).to.equal(200);
     expect(first.headers['cache-control']).to.equal('no-store');
     const firstLink = /value="(http:\/\/id\.example\.com\/recovery\/[\w-]{43})"/.exec(first.text)![1];
@@ -100,12 +107,39 @@ describe('recovery links', function () {
     expect((await redeem(secondLink, 'a brand new passphrase')).status).to.equal(303);
   });
 
+  it('without JavaScript: the POST makes the link, the page after the redirect shows it once, a reload makes none, Done goes back', async () => {
+    const list = '/directory/users?path=users&q=an&page=2';
+    const posted = await post('/directory/users/recovery-link', { id: String(anaId), from: list });
+    expect(posted.status).to.equal(303);
+    expect(posted.headers.location).to.equal(`/directory/users/${anaId}/recovery-link?from=${encodeURIComponent(list)}`);
+    const shown = await admin.get(posted.headers.location);
+    expect(shown.status).to.equal(200);
+    expect(shown.headers['cache-control']).to.equal('no-store');
+    const link = /value="(http:\/\/id\.example\.com\/recovery\/[\w-]{43})"/.exec(shown.text)![1];
+    expect(shown.text).to.contain('href="/directory/users?path=users&amp;q=an&amp;page=2">Done</a>');
+
+    const reloaded = await admin.get(posted.headers.location);
+    expect(reloaded.status).to.equal(200);
+    expect(reloaded.text).to.contain('shown only once').and.not.contain('/recovery/');
+    expect(reloaded.text).to.contain('href="/directory/users?path=users&amp;q=an&amp;page=2">Done</a>');
+    expect(await t.db('recovery_tokens').where({ user_id: anaId }).count({ n: '*' }).first()).to.deep.include({ n: 1 });
+    expect(await t.db('events').where({ action: 'secret_view' }).count({ n: '*' }).first()).to.deep.include({ n: 1 });
+    expect((await redeem(link, 'a brand new passphrase')).status, 'the link shown still works').to.equal(303);
+
+    // A link waiting for one user is never shown on another user's page; a foreign `from` is ignored.
+    const bobId = await createUser(t.db, { username: 'bob' });
+    const again = await post(`/directory/users/${anaId}/recovery-link`, { from: 'https://evil.example/' });
+    expect(again.headers.location).to.equal(`/directory/users/${anaId}/recovery-link`);
+    expect((await admin.get(`/directory/users/${bobId}/recovery-link`)).text).to.contain('shown only once').and.not.contain('/recovery/');
+    expect((await admin.get(again.headers.location)).text).to.match(/value="http:\/\/id\.example\.com\/recovery\/[\w-]{43}"/);
+  });
+
   it('takes the user as the field id at /directory/users/recovery-link and …/recovery-email, as the list posts them', async () => {
     const page = (await admin.get('/directory/users')).text;
     expect(page).to.contain(`<button form="copy-link" name="id" value="${anaId}">Copy recovery link</button>`)
       .and.contain('<form id="copy-link" method="post" action="/directory/users/recovery-link"')
       .and.contain('<form id="email-link" method="post" action="/directory/users/recovery-email"');
-    const copied = await post('/directory/users/recovery-link', { id: String(anaId) });
+    const copied = await copyLink('/directory/users/recovery-link', { id: String(anaId) });
     expect(copied.status).to.equal(200);
     expect(copied.text).to.contain('Recovery link for ana');
     expect(await t.db('recovery_tokens').where({ user_id: anaId }).first()).to.not.equal(undefined);
@@ -141,7 +175,7 @@ describe('recovery links', function () {
   });
 
   it('reports a refused recipient clearly, and leaves earlier links working', async () => {
-    const copied = await post(`/directory/users/${anaId}/recovery-link`);
+    const copied = await copyLink(`/directory/users/${anaId}/recovery-link`);
     const earlier = /value="(https?:\/\/\S+\/recovery\/[\w-]{43})"/.exec(copied.text)![1];
     smtp.rejectRecipients(true);
     const res = await post(`/directory/users/${anaId}/recovery-email`, {}, { 'HX-Request': 'true', 'HX-Target': 'div#modal' });
@@ -190,7 +224,7 @@ describe('recovery links', function () {
   });
 
   it('does not let a deactivated user recover', async () => {
-    const link = /value="(https?:\/\/\S+\/recovery\/[\w-]{43})"/.exec((await post(`/directory/users/${anaId}/recovery-link`)).text)![1];
+    const link = /value="(https?:\/\/\S+\/recovery\/[\w-]{43})"/.exec((await copyLink(`/directory/users/${anaId}/recovery-link`)).text)![1];
     await t.db('users').where({ id: anaId }).update({ is_active: false });
     expect((await redeem(link, 'a brand new passphrase')).status).to.equal(410);
   });

@@ -308,11 +308,30 @@ describe('Directory > Users', () => {
         { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': 'http://127.0.0.1/directory/users?path=users' });
       expect(res.status).to.equal(200);
       expect(res.text).to.contain(`<hx-partial hx-target="#user-row-${userId}" hx-swap="outerHTML">`).and.contain('Ana Renamed');
+      // The row itself replaces the row: wrapped in a table, it would land as a table nested in the list.
+      expect(res.text).to.contain(`hx-swap="outerHTML"><tr id="user-row-${userId}"`).and.not.contain('<table');
       expect(res.text).to.contain('User ana updated.');
       const fromDetail = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users', name: 'Ana Again' },
         { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': `http://127.0.0.1/directory/users/${userId}` });
       expect(fromDetail.status).to.equal(204);
       expect(fromDetail.headers['hx-refresh']).to.equal('true');
+    });
+
+    it('without JavaScript, saving returns to the list the form was opened from, with its folder, search and page', async () => {
+      const list = '/directory/users?path=users&q=an&page=2';
+      const form = await agent.get(`/directory/users/${userId}/edit?from=${encodeURIComponent(list)}`);
+      expect(form.text).to.contain('<input type="hidden" name="from" value="/directory/users?path=users&amp;q=an&amp;page=2">');
+      const fromReferer = await agent.get(`/directory/users/${userId}/edit`).set('Host', 'roster.test').set('Referer', `http://roster.test${list}`);
+      expect(fromReferer.text).to.contain('name="from" value="/directory/users?path=users&amp;q=an&amp;page=2"');
+      const refused = await post(`/directory/users/${userId}`, { username: '', from: list });
+      expect(refused.status).to.equal(422);
+      expect(refused.text, 'a refused form keeps where it goes back to').to.contain('name="from" value="/directory/users?path=users&amp;q=an&amp;page=2"');
+      const saved = await post(`/directory/users/${userId}`, { name: 'Ana Listed', from: list });
+      expect(saved.status).to.equal(303);
+      expect(saved.headers.location).to.equal(list);
+      expect((await agent.get(list)).text).to.contain('User ana updated.');
+      const elsewhere = await post(`/directory/users/${userId}`, { name: 'Ana Safe', from: '//evil.example/x' });
+      expect(elsewhere.headers.location).to.equal(`/directory/users/${userId}`);
     });
 
     it('keeps fields a program leaves out', async () => {

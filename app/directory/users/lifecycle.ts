@@ -4,6 +4,7 @@ import type { Config } from '../../config.js';
 import { bulkRoute } from '../../http/bulk.js';
 import { RuleError } from '../../http/errors.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { checkbox } from '../form-fields.js';
 import { actorOf, loadSubject } from './request.js';
@@ -54,7 +55,7 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
     const user = req.subject!;
     const sessions = (await dependents(db, [user.id], false))(user.id).sessions;
     const view = {
-      title: `${user.isActive ? 'Deactivate' : 'Activate'} ${user.username}?`, nav: 'users', user, sessions, error: null,
+      title: `${user.isActive ? 'Deactivate' : 'Activate'} ${user.username}?`, nav: 'users', user, sessions, error: null, from: openedFrom(req),
       content: '../directory/users/_activation', crumbs: [{ href: `/directory/users/${user.id}`, text: user.username }],
     };
     await res.dialog(view);
@@ -68,7 +69,7 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
       const view = {
-        title: `Deactivate ${user.username}?`, nav: 'users', user, sessions: 0, error: err.message,
+        title: `Deactivate ${user.username}?`, nav: 'users', user, sessions: 0, error: err.message, from: postedFrom(req),
         content: '../directory/users/_activation', crumbs: [{ href: `/directory/users/${user.id}`, text: user.username }],
       };
       return res.dialog(view, 422);
@@ -79,7 +80,7 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
       if (from === '/directory/users') return closeModal(res).set('HX-Trigger', 'users-changed').fragment('shared/_empty');
       return res.set('HX-Refresh', 'true').status(204).end();
     }
-    res.redirect(303, `/directory/users/${user.id}`);
+    res.redirect(303, postedFrom(req) ?? `/directory/users/${user.id}`);
   });
 
   return router;

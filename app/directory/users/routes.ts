@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { wantsJson } from '../../http/bearer.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { domId } from '../../http/view-helpers.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
@@ -21,7 +22,7 @@ function valuesOf(user: User): UserFormValues {
 }
 
 /** The user form, as a modal for htmx or as its own page. */
-function showForm(req: Request, res: Response, locals: { user?: User; values: UserFormValues; errors: UserFormErrors }, status = 200) {
+function showForm(req: Request, res: Response, locals: { user?: User; values: UserFormValues; errors: UserFormErrors; from?: string }, status = 200) {
   const user = locals.user;
   const view = {
     ...locals,
@@ -89,7 +90,7 @@ export function userRoutes(db: Knex): Router {
   });
 
   router.get('/directory/users/:userId/edit', async (req, res) => {
-    await showForm(req, res, { user: req.subject, values: valuesOf(req.subject!), errors: {} });
+    await showForm(req, res, { user: req.subject, values: valuesOf(req.subject!), errors: {}, from: openedFrom(req) });
   });
 
   router.post('/directory/users/:userId', async (req, res) => {
@@ -101,7 +102,7 @@ export function userRoutes(db: Knex): Router {
     }
     const saved = form.fields && await updateUser(db, before, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
-      return showForm(req, res, { user: before, values: form.values, errors: await allErrors(form, saved, before.id) }, 422);
+      return showForm(req, res, { user: before, values: form.values, errors: await allErrors(form, saved, before.id), from: postedFrom(req) }, 422);
     }
     const { user, changed } = saved;
     toast(req, changed.length ? `User ${user.username} updated.` : `No changes to ${user.username}.`, { kind: changed.length ? 'success' : 'info' });
@@ -111,7 +112,7 @@ export function userRoutes(db: Knex): Router {
       if (from !== '/directory/users') return res.set('HX-Refresh', 'true').status(204).end();
       return closeModal(res).fragment('directory/users/_row-updated', { user, rowId: domId(user, 'user-row') });
     }
-    res.redirect(303, `/directory/users/${user.id}`);
+    res.redirect(303, postedFrom(req) ?? `/directory/users/${user.id}`);
   });
 
   return router;
