@@ -1,8 +1,8 @@
 // Roster's only script besides htmx: small enhancements. Every page works without it.
 document.documentElement.classList.add('js');
 
-// Toasts close by themselves (a method="dialog" form). Plain confirmations fade out by CSS; once
-// faded they are removed.
+// Toasts need no script to close (their × is a method="dialog" form). Plain confirmations fade out by
+// CSS; once faded they are removed.
 document.addEventListener('animationend', (event) => {
   if (event.target.classList?.contains('toast-auto')) event.target.remove();
 });
