@@ -1,27 +1,51 @@
 // Roster's only script besides htmx: small enhancements. Every page works without it.
 document.documentElement.classList.add('js');
 
-// Toasts: a close button. Plain confirmations fade out by CSS; once faded they are removed.
+// Toasts need no script to close (their × is a method="dialog" form). Plain confirmations fade out by
+// CSS; once faded they are removed.
 document.addEventListener('animationend', (event) => {
   if (event.target.classList?.contains('toast-auto')) event.target.remove();
 });
 
+// Focus that would fall to <body> because its element is gone (replaced by a swap) goes to what took
+// its place: the element with its id, or a link to the same address; else to the heading of the
+// page's region (tabindex="-1"). The page does not scroll for it.
+function focusBack(element) {
+  const href = element.getAttribute('href');
+  const next = element.isConnected ? element
+    : (element.id && document.getElementById(element.id))
+      || (href && [...document.querySelectorAll('a[href]')].find((a) => a.getAttribute('href') === href))
+      || document.querySelector('#main [tabindex="-1"]');
+  next?.focus({ preventScroll: true });
+}
+
 // Modals: htmx puts a <dialog> into #modal; it opens as a real modal (focus trapped, Esc closes)
-// and focus returns to what opened it once it is gone.
+// and focus returns to what had it when the dialog opened (a dialog that replaces the first, such as
+// a refused form, keeps that) once it is gone.
 let opener = null;
 
 function syncModal() {
   const dialog = document.querySelector('#modal dialog');
   if (dialog && !dialog.open) {
+    opener ??= document.activeElement;
     dialog.addEventListener('close', () => dialog.remove());
     dialog.showModal();
     (dialog.querySelector('[aria-invalid="true"]') ?? dialog.querySelector('[autofocus]'))?.focus();
   } else if (!dialog && opener) {
-    const target = opener.isConnected ? opener : document.getElementById('main');
+    const element = opener;
     opener = null;
-    target?.focus({ preventScroll: true });
+    focusBack(element);
   }
 }
+
+// A swap that removes the focused control (a folder, a tab, the pager's link) puts focus back.
+let focusedBeforeSwap = null;
+document.addEventListener('htmx:before:swap', () => { focusedBeforeSwap = document.activeElement; });
+document.addEventListener('htmx:after:swap', () => {
+  const lost = focusedBeforeSwap;
+  focusedBeforeSwap = null;
+  if (lost && !lost.isConnected && document.activeElement === document.body) focusBack(lost);
+});
 
 async function copy(button) {
   const field = document.querySelector(button.dataset.copy);
@@ -37,11 +61,7 @@ async function copy(button) {
 document.addEventListener('click', (event) => {
   const copyButton = event.target.closest('[data-copy]');
   if (copyButton) copy(copyButton);
-  const close = event.target.closest('[data-dismiss-toast]');
-  if (close) close.closest('.toast')?.remove();
   if (event.target.closest('[data-close-modal]')) event.target.closest('dialog')?.close();
-  const trigger = event.target.closest('[hx-target="#modal"]');
-  if (trigger && !trigger.closest('dialog')) opener = trigger;
 });
 
 // Checkbox tables: "Select all", and the action button enabled only while something is selected.

@@ -107,13 +107,13 @@ export interface BrowserApp {
  * Registers before/after hooks for a browser suite: an app on a fresh database served on a real
  * port (PUBLIC_URL is that address), and Chromium. WebAuthn needs the host name `localhost`.
  */
-export function browserApp(options: { host?: 'localhost' | '127.0.0.1'; setup?: (t: TestApp, baseUrl: string) => Promise<void> } = {}): BrowserApp {
+export function browserApp(options: { host?: 'localhost' | '127.0.0.1'; env?: Record<string, string>; setup?: (t: TestApp, baseUrl: string) => Promise<void> } = {}): BrowserApp {
   const fixture = {} as BrowserApp;
   let stop: (() => Promise<void>) | undefined;
   before(async () => {
     const port = await freePort();
     fixture.baseUrl = `http://${options.host ?? '127.0.0.1'}:${port}`;
-    fixture.t = await testApp({ PUBLIC_URL: fixture.baseUrl });
+    fixture.t = await testApp({ ...options.env, PUBLIC_URL: fixture.baseUrl });
     stop = (await serve(fixture.t.app, port)).close;
     await options.setup?.(fixture.t, fixture.baseUrl);
     fixture.browser = await launchBrowser();
