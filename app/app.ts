@@ -16,15 +16,15 @@ import { exportRoutes } from './directory/users/export.js';
 import { eventsTab } from './directory/users/tabs/events.js';
 import { groupsTab } from './directory/users/tabs/groups.js';
 import { sessionsTab } from './directory/users/tabs/sessions.js';
-import multer from 'multer';
 import { bearerAuth } from './http/bearer.js';
+import { bodyParsers, refuseUnreadableBody } from './http/body.js';
 import { csrfProtection } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { requireAdmin, loadUser } from './http/guard.js';
 import { healthRoutes } from './http/health.js';
 import { htmx } from './http/htmx.js';
 import { render } from './http/render.js';
-import { securityHeaders } from './http/security.js';
+import { noStore, securityHeaders } from './http/security.js';
 import { sessions, trackActivity } from './http/sessions.js';
 import { ejsOptions, partials } from './http/templates.js';
 import { viewHelpers } from './http/view-helpers.js';
@@ -75,6 +75,9 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
     autoLogging: { ignore: (req) => req.url?.startsWith('/-/health/') ?? false },
   }));
   app.use(securityHeaders(config));
+  // Rendering comes first, so that every error has its page or toast, even one raised before the
+  // session is loaded (a static file's, a body's).
+  app.use(htmx, render);
   if (config.compression) app.use(compression());
   app.use(healthRoutes(db));
   const oauth = oauthServer(config, db, sessionSecret);
@@ -83,18 +86,18 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.get('/assets/htmx.min.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
   app.get('/assets/simplewebauthn-browser.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js')));
 
-  app.use(express.urlencoded({ extended: false, limit: '400kb', parameterLimit: 20_000 }), express.json({ limit: '100kb' }), multer({ limits: { fieldSize: 200_000 } }).none());
+  // Everything below answers for a session or an API token: no cache may keep it.
+  app.use(noStore);
+  app.use(bodyParsers());
   app.use(bearerAuth(db));
   // Programs with an API token have no session and need no CSRF token; browsers have both.
   const session = sessions(config, db, sessionSecret);
   const csrf = csrfProtection(sessionSecret);
   const browserOnly = (mw: express.RequestHandler): express.RequestHandler => (req, res, next) => (req.apiToken ? next() : mw(req, res, next));
-  // Rendering is set up before the session, so that a session that cannot be loaded still gets
-  // the error page (or toast).
-  app.use(htmx, render);
   app.use(browserOnly(session));
   app.use(trackActivity);
   app.use(browserOnly(loadUser(db)));
+  app.use(refuseUnreadableBody);
   // The guard comes before the CSRF check, so that a request without credentials learns that it
   // lacks them (401), not that it lacks a CSRF token.
   app.use(['/directory', '/applications'], requireAdmin);

@@ -8,6 +8,7 @@ import { listSessions } from '../directory/users/tabs/sessions.js';
 import { actorOf, loadSubject } from '../directory/users/request.js';
 import { createUser, deleteUsers, findById, toUser, updateUser, type User } from '../directory/users/users.js';
 import { HttpError, RuleError } from '../http/errors.js';
+import { entryOf, parseId } from '../http/params.js';
 import { recoveryActions } from '../recovery/actions.js';
 import { serializeGroup, serializeUsers } from './serializers.js';
 
@@ -83,7 +84,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
         .orWhereRaw(`name like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]).orWhereRaw(`email like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]));
     }
     const ordering = typeof q.ordering === 'string' ? q.ordering : 'username';
-    const column = ORDERING[ordering.replace(/^-/, '')] ?? 'username';
+    const column = entryOf(ORDERING, ordering.replace(/^-/, '')) ?? 'username';
     const { number, size } = page(req);
     const [{ n }] = await query.clone().count({ n: '*' });
     const rows = await query.orderBy(column, ordering.startsWith('-') ? 'desc' : 'asc').orderBy('id').offset((number - 1) * size).limit(size);
@@ -173,7 +174,8 @@ export function apiRoutes(config: Config, db: Knex): Router {
   });
 
   router.get('/api/v3/core/authenticated_sessions/', async (req, res) => {
-    const userId = Number(req.query.user ?? req.user!.id);
+    const userId = req.query.user === undefined ? req.user!.id : parseId(req.query.user);
+    if (userId === null) return validationError(res, { user: 'A valid integer is required.' });
     const { number, size } = page(req);
     const sessions = (await findById(db, userId)) ? await listSessions(db, userId, req.sessionID) : [];
     const slice = sessions.slice((number - 1) * size, number * size);
@@ -185,7 +187,8 @@ export function apiRoutes(config: Config, db: Knex): Router {
   });
 
   router.delete('/api/v3/core/authenticated_sessions/:id/', async (req, res) => {
-    const deleted = /^\d+$/.test(req.params.id) ? await db('sessions').where({ id: Number(req.params.id) }).delete() : 0;
+    const id = parseId(req.params.id);
+    const deleted = id === null ? 0 : await db('sessions').where({ id }).delete();
     if (!deleted) throw new HttpError(404, 'Not found.');
     res.status(204).end();
   });

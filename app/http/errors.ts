@@ -23,7 +23,7 @@ export function notFound(_req: Request, _res: Response, next: NextFunction): voi
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Too large', 429: 'Too many requests', 500: 'Something went wrong',
+  400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Too large', 415: 'Unsupported content', 429: 'Too many requests', 500: 'Something went wrong',
 };
 
 function describe(err: unknown): { status: number; message: string } {
@@ -31,7 +31,6 @@ function describe(err: unknown): { status: number; message: string } {
     return { status: 403, message: 'This form has expired or was sent from another page. Reload the page and try again.' };
   }
   if (err instanceof HttpError) return { status: err.status, message: err.message };
-  if ((err as Error)?.name === 'MulterError') return { status: 400, message: 'Only form fields are accepted here, no files.' };
   const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
   if (status && status >= 400 && status < 500) {
     return { status, message: (err as { expose?: boolean }).expose ? (err as Error).message : TITLES[status] ?? 'Bad request' };
@@ -43,10 +42,11 @@ function describe(err: unknown): { status: number; message: string } {
  * What of an error goes into the log. Knex prefixes the driver's message with the whole statement
  * and its values (a password hash, say): only the driver's part is kept, and the stack's frames.
  */
-function loggable(err: unknown): Record<string, unknown> {
+export function loggable(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err).slice(0, 200) };
   const frames = err.stack?.split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 12) ?? [];
-  const driverMessage = err.message.slice(err.message.lastIndexOf(' - ') + (err.message.includes(' - ') ? 3 : 0));
+  const cut = err.message.lastIndexOf(' - ');
+  const driverMessage = cut >= 0 ? err.message.slice(cut + 3) : err.message;
   return { type: err.name, code: (err as { code?: string }).code, message: driverMessage.slice(0, 300), stack: frames.join('\n') };
 }
 
@@ -60,7 +60,7 @@ export function errorHandler(logger: Logger) {
     if (status >= 500) logger.error({ err: loggable(err), url: redactUrl(req.originalUrl?.split('?')[0] ?? '') }, 'request failed');
     if (res.headersSent) return next(err);
     try {
-      if (wantsJson(req) || req.apiToken) {
+      if (wantsJson(req) || req.apiToken || req.path.startsWith('/api/')) {
         res.status(status).json({ detail: message });
       } else if (req.htmx && !req.htmx.boosted) {
         toast(req, message, { kind: 'error' });

@@ -1,3 +1,4 @@
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 
@@ -27,4 +28,10 @@ export function securityHeaders(config: Config) {
     strictTransportSecurity: https,
     referrerPolicy: { policy: 'same-origin' },
   });
+}
+
+/** Personal data (pages, fragments, API answers) stays out of every cache, the browser's included. */
+export function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.set('Cache-Control', 'no-store');
+  next();
 }

@@ -7,6 +7,7 @@ import { setPassword } from '../directory/users/users.js';
 import { listSessions } from '../directory/users/tabs/sessions.js';
 import { recordEvent } from '../events/events.js';
 import { HttpError } from '../http/errors.js';
+import { parseId } from '../http/params.js';
 import { requireLogin } from '../http/guard.js';
 import { toast } from '../http/toast.js';
 import {
@@ -56,7 +57,8 @@ export function meRoutes(config: Config, db: Knex): Router {
   });
 
   async function showTotp(req: Request, res: Response, error: string | null = null, status = 200) {
-    const totp = await pendingTotp(db, req.user!.id, Number(req.params.id), req.user!.username);
+    const id = parseId(req.params.id);
+    const totp = id === null ? undefined : await pendingTotp(db, req.user!.id, id, req.user!.username);
     if (!totp) throw new HttpError(404, 'There is no app being set up here. Start again from your account page.');
     res.set('Cache-Control', 'no-store');
     const qr = await QRCode.toString(totp.uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
@@ -66,8 +68,8 @@ export function meRoutes(config: Config, db: Knex): Router {
   router.get('/me/authenticators/:id/confirm', (req, res) => showTotp(req, res));
 
   router.post('/me/authenticators/:id/confirm', async (req, res) => {
-    const id = Number(req.params.id);
-    const confirmed = /^\d+$/.test(req.params.id) && await checkTotp(db, req.user!.id, String(req.body?.code ?? ''), { confirmingId: id });
+    const id = parseId(req.params.id);
+    const confirmed = id !== null && await checkTotp(db, req.user!.id, String(req.body?.code ?? ''), { confirmingId: id });
     if (!confirmed) return showTotp(req, res, 'That code is not valid. Enter the 6 digits your app shows now.', 422);
     await event(req, 'model_created', { model: { model_name: 'authenticator', type: 'totp' } });
     toast(req, 'Authenticator app added: login now asks for a code.');
@@ -97,7 +99,8 @@ export function meRoutes(config: Config, db: Knex): Router {
 
   router.post('/me/authenticators/:id', async (req, res) => {
     const name = String(req.body?.name ?? '').trim().slice(0, 100);
-    if (!name || !(await renameAuthenticator(db, req.user!.id, Number(req.params.id), name))) {
+    const id = parseId(req.params.id);
+    if (!name || id === null || !(await renameAuthenticator(db, req.user!.id, id, name))) {
       toast(req, name ? 'There is no such device.' : 'Enter a name for the device.', { kind: 'error' });
       return res.redirect(303, '/me');
     }
@@ -106,8 +109,9 @@ export function meRoutes(config: Config, db: Knex): Router {
   });
 
   router.post('/me/authenticators/:id/delete', async (req, res) => {
-    const removed = /^\d+$/.test(req.params.id) && await deleteAuthenticators(db, req.user!.id, [Number(req.params.id)]);
-    if (removed) await event(req, 'model_deleted', { model: { model_name: 'authenticator', pk: Number(req.params.id) } });
+    const id = parseId(req.params.id);
+    const removed = id !== null && await deleteAuthenticators(db, req.user!.id, [id]);
+    if (removed) await event(req, 'model_deleted', { model: { model_name: 'authenticator', pk: id } });
     toast(req, removed ? 'Device removed.' : 'There is no such device.', { kind: removed ? 'success' : 'error' });
     res.redirect(303, '/me');
   });

@@ -7,6 +7,7 @@ import { text } from '../directory/form-fields.js';
 import { validName } from '../directory/names.js';
 import { bulkRoute } from '../http/bulk.js';
 import { HttpError } from '../http/errors.js';
+import { parseId } from '../http/params.js';
 import { wantsFragment } from '../http/htmx.js';
 import { toast } from '../http/toast.js';
 import {
@@ -108,7 +109,8 @@ export function applicationRoutes(config: Config, db: Knex): Router {
   });
 
   router.param('appId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
-    const application = /^\d{1,10}$/.test(id) ? await findApplication(db, Number(id)) : undefined;
+    const appId = parseId(id);
+    const application = appId === null ? undefined : await findApplication(db, appId);
     if (!application) return next(new HttpError(404, 'There is no such application.'));
     req.client = application;
     next();

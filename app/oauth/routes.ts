@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../config.js';
 import { recordEvent } from '../events/events.js';
 import { HttpError } from '../http/errors.js';
+import { entryOf } from '../http/params.js';
 import { findApplicationByClientId, type Application } from './applications.js';
 import { grantScopes, rememberConsent } from './grants.js';
 import { createProvider, OAUTH_PATH } from './provider.js';
@@ -68,7 +69,7 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
       return provider.interactionFinished(req, res, { login: { accountId: sub } }, { mergeWithLastSubmission: false });
     }
     if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-    const scopes = String(details.params.scope ?? '').split(' ').filter((s) => SCOPE_WORDS[s]);
+    const scopes = String(details.params.scope ?? '').split(' ').filter((s) => entryOf(SCOPE_WORDS, s));
     await res.page('oauth/consent', { title: `Allow ${application.name}?`, application, scopes, scopeWords: SCOPE_WORDS, uid: details.uid });
   });
 
@@ -81,7 +82,7 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
       : new provider.Grant({ accountId, clientId: application.clientId });
     const requested = [...new Set([
       ...((details.prompt.details.missingOIDCScope as string[] | undefined) ?? []),
-      ...String(details.params.scope ?? '').split(' ').filter((s) => SCOPE_WORDS[s]),
+      ...String(details.params.scope ?? '').split(' ').filter((s) => entryOf(SCOPE_WORDS, s)),
     ])];
     grantScopes(grant, requested);
     const claims = details.prompt.details.missingOIDCClaims as string[] | undefined;

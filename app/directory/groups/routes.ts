@@ -3,6 +3,7 @@ import Joi from 'joi';
 import type { Knex } from 'knex';
 import { bulkRoute } from '../../http/bulk.js';
 import { HttpError } from '../../http/errors.js';
+import { parseId, parseIds } from '../../http/params.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { toast } from '../../http/toast.js';
 import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
@@ -66,7 +67,7 @@ export function groupRoutes(db: Knex): Router {
     changedEvent: 'groups-changed',
     back: () => '/directory/groups',
     load: async (_req, ids) => {
-      const groups = await Promise.all(ids.filter((id) => /^\d{1,10}$/.test(id)).slice(0, 200).map((id) => findGroup(db, Number(id))));
+      const groups = await Promise.all(parseIds(ids).slice(0, 200).map((id) => findGroup(db, id)));
       return groups.filter((g): g is Group => Boolean(g)).map((g) => ({
         id: g.id, label: g.name, details: [`${g.members} ${g.members === 1 ? 'member' : 'members'}`, ...(g.isSuperuser ? ['superuser group'] : [])],
       }));
@@ -80,7 +81,8 @@ export function groupRoutes(db: Knex): Router {
   });
 
   router.param('groupId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
-    const group = /^\d{1,10}$/.test(id) ? await findGroup(db, Number(id)) : undefined;
+    const groupId = parseId(id);
+    const group = groupId === null ? undefined : await findGroup(db, groupId);
     if (!group) return next(new HttpError(404, 'There is no such group. It may have been deleted.'));
     req.group = group;
     next();

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
 import { bulkRoute } from '../../http/bulk.js';
 import { RuleError } from '../../http/errors.js';
+import { parseIds } from '../../http/params.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
@@ -23,7 +24,7 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
     changedEvent: 'users-changed',
     back: () => '/directory/users',
     load: async (req, ids, forReview) => {
-      const users = await findByIds(db, ids.filter((id) => /^\d{1,10}$/.test(id)).map(Number));
+      const users = await findByIds(db, parseIds(ids));
       if (!forReview) return users.map((u) => ({ id: u.id, label: u.username }));
       const counts = await dependents(db, users.map((u) => u.id), config.deleteUserEvents);
       return users.map((u) => {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
 import { isMariaDb, isSqlite, toDate } from '../../db.js';
 import { HttpError } from '../../http/errors.js';
+import { entryOf } from '../../http/params.js';
 import type { User } from './users.js';
 
 export const PAGE_SIZE = 50;
@@ -50,7 +51,7 @@ export function parseFilter(query: Record<string, unknown>): ListFilter {
   const sortName = descending ? sortParam.slice(1) : sortParam;
   // Names are stored in NFC (directory/names.ts): a decomposed "é" in the URL means the same.
   const q = text('q').normalize('NFC').slice(0, 150);
-  const chosen = sortName in SORTS;
+  const chosen = entryOf(SORTS, sortName) !== undefined;
   return {
     path: text('path').normalize('NFC').replace(/^\/+|\/+$/g, ''),
     q,

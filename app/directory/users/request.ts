@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { HttpError } from '../../http/errors.js';
+import { parseId } from '../../http/params.js';
 import { findById, type Actor, type User } from './users.js';
 
 declare global {
@@ -15,7 +16,8 @@ declare global {
 /** router.param('userId', …) for every router under /directory/users/:userId: loads the user or 404s. */
 export function loadSubject(db: Knex) {
   return async (req: Request, _res: Response, next: NextFunction, id: string): Promise<void> => {
-    const user = /^\d{1,10}$/.test(id) ? await findById(db, Number(id)) : undefined;
+    const userId = parseId(id);
+    const user = userId === null ? undefined : await findById(db, userId);
     if (!user) return next(new HttpError(404, 'There is no such user. It may have been deleted.'));
     req.subject = user;
     next();

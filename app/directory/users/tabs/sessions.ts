@@ -4,6 +4,7 @@ import { UAParser } from 'ua-parser-js';
 import { deleteSelected, toDate } from '../../../db.js';
 import { recordEvent } from '../../../events/events.js';
 import { bulkRoute, type BulkItem } from '../../../http/bulk.js';
+import { parseIds } from '../../../http/params.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
@@ -62,7 +63,6 @@ export async function listSessions(db: Knex, userId: number, currentSid?: string
   }));
 }
 
-const ID = /^\d{1,12}$/;
 const PAGE = 50;
 
 /** The Sessions tab: the user's active sessions; deleting them ends them at their next request. */
@@ -80,8 +80,6 @@ export function sessionsTab(db: Knex): Router {
     await renderTab(req, res, 'sessions', { sessions, next, paged: Boolean(after) });
   });
 
-  const validIds = (ids: string[]) => ids.filter((id) => ID.test(id)).map(Number);
-
   bulkRoute(router, '/directory/users/:userId/sessions/delete', {
     verb: 'Delete',
     noun: ['session', 'sessions'],
@@ -90,10 +88,10 @@ export function sessionsTab(db: Knex): Router {
     load: async (req, ids, forReview): Promise<BulkItem[]> => {
       if (!forReview) {
         // About to delete: which of the ids are this user's sessions is all that matters.
-        const own: number[] = await db('sessions').where({ user_id: req.subject!.id }).whereIn('id', validIds(ids)).pluck('id');
+        const own: number[] = await db('sessions').where({ user_id: req.subject!.id }).whereIn('id', parseIds(ids)).pluck('id');
         return own.map((id) => ({ id, label: String(id) }));
       }
-      return (await listSessions(db, req.subject!.id, req.sessionID, { ids: validIds(ids) })).map((s) => ({
+      return (await listSessions(db, req.subject!.id, req.sessionID, { ids: parseIds(ids) })).map((s) => ({
         id: s.id,
         label: s.device,
         details: [s.ip ?? 'unknown IP', `last used ${formatDateTime(s.lastUsed)}`, ...(s.current ? ['your current session'] : [])],
