@@ -110,6 +110,9 @@ export function hashCode(code: string): string {
 export async function createRecoveryCodes(db: Db, userId: number): Promise<string[]> {
   const codes = Array.from({ length: 10 }, newCode);
   await db.transaction(async (trx) => {
+    // The user's row first, so that two requests take turns: each would otherwise lock the index
+    // range of the other's delete and insert, and MariaDB answers one of them with a deadlock.
+    await trx('users').where({ id: userId }).forUpdate().first('id');
     await trx('authenticators').where({ user_id: userId, type: 'static' }).delete();
     const [id] = await trx('authenticators').insert({ user_id: userId, type: 'static', name: 'Recovery codes', confirmed: true, data: '{}', created: new Date() });
     await trx('recovery_codes').insert(codes.map((code) => ({ authenticator_id: Number(id), code_hash: hashCode(code) })));

@@ -103,6 +103,13 @@ describe('parallel writes to the same rows', function () {
     expect(await count('recovery_tokens', { user_id: id })).to.equal(1);
   });
 
+  it('making new recovery codes eight times at once: no 5xx, one set of ten codes works', async () => {
+    const responses = await Promise.all(Array.from({ length: 8 }, () => admin.post('/me/authenticators/static').type('form').send({ _csrf: csrf })));
+    expect(statuses(responses)).to.deep.equal(Array(8).fill(200));
+    expect(Number((await t.db('authenticators').where({ user_id: adminId, type: 'static' }).count({ n: '*' }).first())!.n)).to.equal(1);
+    expect(Number((await t.db('recovery_codes').count({ n: '*' }).first())!.n)).to.equal(10);
+  });
+
   it('setting a password twice at once: no 5xx, the password works', async () => {
     const id = await createUser(t.db, { username: 'ana' });
     const password = 'a brand new passphrase';
