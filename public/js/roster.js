@@ -9,14 +9,20 @@ document.addEventListener('animationend', (event) => {
 
 // Focus that would fall to <body> because its element is gone (replaced by a swap) goes to what took
 // its place: the element with its id, or a link to the same address; else to the heading of the
-// page's region (tabindex="-1"). The page does not scroll for it.
+// page's region (tabindex="-1"). The page scrolls only if that element (its table row, say a row
+// saved by a quick edit) is not wholly in view: focus must never sit on something hidden.
 function focusBack(element) {
   const href = element.getAttribute('href');
   const next = element.isConnected ? element
     : (element.id && document.getElementById(element.id))
       || (href && [...document.querySelectorAll('a[href]')].find((a) => a.getAttribute('href') === href))
       || document.querySelector('#main [tabindex="-1"]');
-  next?.focus({ preventScroll: true });
+  if (!next) return;
+  next.focus({ preventScroll: true });
+  const shown = next.closest('tr') ?? next;
+  const box = shown.getBoundingClientRect();
+  // Centred, so that a toast along the bottom of a phone's screen does not cover it.
+  if (box.top < 0 || box.bottom > window.innerHeight) shown.scrollIntoView({ block: 'center' });
 }
 
 // Modals: htmx puts a <dialog> into #modal; it opens as a real modal (focus trapped, Esc closes)
