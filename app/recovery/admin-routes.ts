@@ -8,6 +8,7 @@ import { openedFrom, postedFrom } from '../http/return-to.js';
 import { toast } from '../http/toast.js';
 import { formatDateTime } from '../http/view-helpers.js';
 import { recoveryActions } from './actions.js';
+import { tokenExists } from './tokens.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -46,7 +47,7 @@ export function recoveryAdminRoutes(config: Config, db: Knex): Router {
   router.param('userId', subject);
   const actions = recoveryActions(config, db);
 
-  const showLink = (req: Request, res: Response, locals: { link?: string; expires?: Date; ttl: number; from?: string }) => {
+  const showLink = (req: Request, res: Response, locals: { link?: string; expires?: Date; ttl: number; replaced?: boolean; from?: string }) => {
     const user = req.subject!;
     return show(req, res, { title: `Recovery link for ${user.username}`, content: '../recovery/_link', lifetimes: LIFETIMES, usable: user.isActive, ...locals });
   };
@@ -68,8 +69,12 @@ export function recoveryAdminRoutes(config: Config, db: Knex): Router {
     const made = req.session.recoveryLink;
     const mine = made?.userId === req.subject!.id ? made : undefined;
     if (mine) delete req.session.recoveryLink;
+    // Two posts at once (a double-click) each make a link, and the later one replaces the earlier;
+    // which of them the session kept is a matter of timing, so a replaced link is never shown.
+    const current = mine && await tokenExists(db, mine.link.slice(mine.link.lastIndexOf('/') + 1)) ? mine : undefined;
     await showLink(req, res, {
-      link: mine?.link, expires: mine && new Date(mine.expires), ttl: mine?.ttl ?? config.recoveryTokenTtlMs, from: openedFrom(req),
+      link: current?.link, expires: current && new Date(current.expires), ttl: mine?.ttl ?? config.recoveryTokenTtlMs,
+      replaced: Boolean(mine && !current), from: openedFrom(req),
     });
   });
 

@@ -70,6 +70,11 @@ export async function findValidToken(db: Db, token: string): Promise<ValidToken 
   return row as ValidToken | undefined;
 }
 
+/** Whether the token is still on file: a newer link for the same user removes the older ones. */
+export async function tokenExists(db: Db, token: string): Promise<boolean> {
+  return Boolean(await db('recovery_tokens').where({ token_hash: hashToken(token) }).first('id'));
+}
+
 /**
  * Marks the token used and sets the password, ending every session of the user, in one transaction.
  * Returns false when another request used the token first.

@@ -134,6 +134,17 @@ describe('recovery links', function () {
     expect((await admin.get(again.headers.location)).text).to.match(/value="http:\/\/id\.example\.com\/recovery\/[\w-]{43}"/);
   });
 
+  it('without JavaScript: a link replaced before its page was shown (a second click, another administrator) is not shown', async () => {
+    const posted = await post(`/directory/users/${anaId}/recovery-link`);
+    expect(posted.status).to.equal(303);
+    // Another administrator makes a newer link before this page is opened.
+    const other = await post(`/directory/users/${anaId}/recovery-link`, {}, { 'HX-Request': 'true', 'HX-Target': 'div#modal' });
+    expect(other.status).to.equal(200);
+    const shown = await admin.get(posted.headers.location);
+    expect(shown.status).to.equal(200);
+    expect(shown.text).to.contain('this one no longer works').and.not.contain('/recovery/');
+  });
+
   it('takes the user as the field id at /directory/users/recovery-link and …/recovery-email, as the list posts them', async () => {
     const page = (await admin.get('/directory/users')).text;
     expect(page).to.contain(`<button form="copy-link" name="id" value="${anaId}">Copy recovery link</button>`)
