@@ -98,6 +98,10 @@ describe('browser: the layout holds after every swap, at 1280 and 375 px', funct
         await page.goto(`${f.baseUrl}/directory/users/${user.id}`);
         await page.getByRole('heading', { name: LONG_NAME }).waitFor();
         await assertLayout(page, { width: 375 });
+        // The Recovery menu, open (a <details>, with or without JavaScript), stays on the screen too.
+        await page.getByText('Recovery', { exact: true }).click();
+        await page.getByRole('button', { name: 'Copy recovery link' }).waitFor();
+        await assertLayout(page, { width: 375 });
       } finally {
         await context.close();
       }
