@@ -16,7 +16,7 @@ import { exportRoutes } from './directory/users/export.js';
 import { eventsTab } from './directory/users/tabs/events.js';
 import { groupsTab } from './directory/users/tabs/groups.js';
 import { sessionsTab } from './directory/users/tabs/sessions.js';
-import { bearerAuth } from './http/bearer.js';
+import { bearerAuth } from './api/bearer.js';
 import { bodyParsers, refuseUnreadableBody } from './http/body.js';
 import { csrfProtection } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { actorOf } from '../directory/users/request.js';
+import { actorOf } from '../http/guard.js';
 import { text } from '../directory/form-fields.js';
 import { bulkRoute, type BulkAction } from '../http/bulk.js';
 import { formatDateTime } from '../http/view-helpers.js';

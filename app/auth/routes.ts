@@ -2,15 +2,11 @@ import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { recordEvent } from '../events/events.js';
+import { safeNext } from '../http/return-to.js';
 import { toast } from '../http/toast.js';
 import { authenticate, completeLogin } from './login.js';
 import { hasSecondFactor } from '../mfa/authenticators.js';
 import { loginRateLimits } from './rate-limit.js';
-
-/** Only a local path may follow a login: never another site (open redirect). */
-export function safeNext(next: unknown): string | undefined {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : undefined;
-}
 
 function regenerate(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));

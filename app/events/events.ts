@@ -22,6 +22,14 @@ export interface NewEvent {
   clientIp?: string | null;
 }
 
+/** Who acts, for events: the signed-in administrator and their client IP. */
+export interface Actor {
+  id: number;
+  username: string;
+  email: string;
+  ip?: string;
+}
+
 export function snapshot(user: { id: number; username: string; email: string }): EventUser {
   return { pk: user.id, username: user.username, email: user.email };
 }

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
-import { HttpError } from './errors.js';
+import { HttpError } from '../errors.js';
 
 declare global {
   namespace Express {

@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
-import { safeNext } from '../auth/routes.js';
-import { RuleError } from './errors.js';
+import { safeNext } from './return-to.js';
+import { RuleError } from '../errors.js';
 import { closeModal, wantsFragment } from './htmx.js';
 import { toast } from './toast.js';
 

@@ -1,22 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { HttpError } from '../errors.js';
 import { redactUrl } from '../log.js';
-import { wantsJson } from './bearer.js';
+import { wantsJson } from './accepts.js';
 import { isCsrfError } from './csrf.js';
 import { toast } from './toast.js';
-
-export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-/** A request the rules refuse (deleting yourself, removing the last administrator), with the reason. */
-export class RuleError extends HttpError {
-  constructor(message: string) {
-    super(422, message);
-  }
-}
 
 export function notFound(_req: Request, _res: Response, next: NextFunction): void {
   next(new HttpError(404, 'There is nothing at this address.'));

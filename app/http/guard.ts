@@ -1,14 +1,17 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
-import { findSessionUser, type SessionUser } from '../directory/users/users.js';
-import { wantsJson } from './bearer.js';
+import { findSessionUser, type SessionUser } from '../identity/identity.js';
+import { wantsJson } from './accepts.js';
 import { signedInUser } from './session-store.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../errors.js';
+import type { Actor } from '../events/events.js';
 
 declare global {
   namespace Express {
     interface Request {
       user: SessionUser | null;
+      /** Set when the request came with `Authorization: Bearer <API token>` instead of a session. */
+      apiToken?: number;
     }
   }
 }
@@ -51,4 +54,9 @@ export function requireAdmin(req: Request, res: Response, next: NextFunction): v
     if (!req.user!.isAdmin) return next(new HttpError(403, 'Only administrators can open the directory.'));
     next();
   });
+}
+
+/** The signed-in user and their client IP, as events record them. */
+export function actorOf(req: Request): Actor {
+  return { ...req.user!, ip: req.ip };
 }

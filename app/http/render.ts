@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { wantsJson } from './bearer.js';
+import { wantsJson } from './accepts.js';
 import { wantsFragment } from './htmx.js';
 import { takeToasts } from './toast.js';
 

@@ -1,5 +1,9 @@
 import type { Request } from 'express';
-import { safeNext } from '../auth/routes.js';
+
+/** Only a local path may follow a login or a form: never another site (open redirect). */
+export function safeNext(next: unknown): string | undefined {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : undefined;
+}
 
 /**
  * The page a form or review was opened from, so that without JavaScript it returns there (the list

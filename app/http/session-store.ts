@@ -2,7 +2,7 @@ import session from 'express-session';
 import type { Request } from 'express';
 import type { Knex } from 'knex';
 import { toDate } from '../db.js';
-import { sessionUserColumns, toSessionUser, type SessionUser } from '../directory/users/users.js';
+import { sessionUserColumns, toSessionUser, type SessionUser } from '../identity/identity.js';
 import type { Toast } from './toast.js';
 
 declare module 'express-session' {

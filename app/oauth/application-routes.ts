@@ -2,11 +2,11 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import Joi from 'joi';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
-import { actorOf } from '../directory/users/request.js';
+import { actorOf } from '../http/guard.js';
 import { text } from '../directory/form-fields.js';
 import { validName } from '../directory/names.js';
 import { bulkRoute } from '../http/bulk.js';
-import { HttpError } from '../http/errors.js';
+import { HttpError } from '../errors.js';
 import { parseId } from '../http/params.js';
 import { wantsFragment } from '../http/htmx.js';
 import { toast } from '../http/toast.js';

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ApplicationRow, Db } from '../db.js';
 import { deleteSelected, isUniqueViolation, toDate } from '../db.js';
 import { recordEvent, recordEvents } from '../events/events.js';
-import type { Actor } from '../directory/users/users.js';
+import type { Actor } from '../events/events.js';
 
 export const CONSENT_MODES = {
   explicit: 'Ask once, then remember',

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config.js';
 import { recordEvent } from '../events/events.js';
-import { HttpError } from '../http/errors.js';
+import { HttpError } from '../errors.js';
 import { entryOf } from '../http/params.js';
 import { findApplicationByClientId, type Application } from './applications.js';
 import { grantScopes, rememberConsent } from './grants.js';

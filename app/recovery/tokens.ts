@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db.js';
 import { recordEvent } from '../events/events.js';
-import { lockUser, setPassword } from '../directory/users/users.js';
+import { lockUser } from '../directory/users/users.js';
+import { setPassword } from '../identity/identity.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

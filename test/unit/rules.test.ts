@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { passwordProblem } from '../../app/auth/passwords.js';
-import { safeNext } from '../../app/auth/routes.js';
+import { safeNext } from '../../app/http/return-to.js';
 import { hasControlChars, pathProblem } from '../../app/directory/users/rules.js';
 import { redactUrl } from '../../app/log.js';
 

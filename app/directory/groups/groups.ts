@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Db, GroupRow } from '../../db.js';
 import { deleteSelected, isUniqueViolation, toDate } from '../../db.js';
 import { recordEvent, recordEvents } from '../../events/events.js';
-import { HttpError, RuleError } from '../../http/errors.js';
+import { HttpError, RuleError } from '../../errors.js';
 import { normalName } from '../names.js';
-import type { Actor } from '../users/users.js';
+import type { Actor } from '../../events/events.js';
 
 export interface Group {
   id: number;

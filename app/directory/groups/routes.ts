@@ -2,13 +2,13 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import Joi from 'joi';
 import type { Knex } from 'knex';
 import { bulkRoute } from '../../http/bulk.js';
-import { HttpError } from '../../http/errors.js';
+import { HttpError } from '../../errors.js';
 import { parseId, parseIds } from '../../http/params.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { toast } from '../../http/toast.js';
 import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
 import { validName } from '../names.js';
-import { actorOf } from '../users/request.js';
+import { actorOf } from '../../http/guard.js';
 import { createGroup, deleteGroups, findGroup, listGroups, membersOf, updateGroup, type Group, type GroupFields } from './groups.js';
 
 declare global {

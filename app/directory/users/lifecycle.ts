@@ -2,13 +2,14 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
 import { bulkRoute } from '../../http/bulk.js';
-import { RuleError } from '../../http/errors.js';
+import { RuleError } from '../../errors.js';
 import { parseIds } from '../../http/params.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { checkbox } from '../form-fields.js';
-import { actorOf, loadSubject } from './request.js';
+import { actorOf } from '../../http/guard.js';
+import { loadSubject } from './request.js';
 import { deleteUsers, dependents, findByIds, setActive } from './users.js';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
 import { isMariaDb, isSqlite, toDate } from '../../db.js';
-import { HttpError } from '../../http/errors.js';
+import { HttpError } from '../../errors.js';
 import { entryOf } from '../../http/params.js';
 import type { User } from './users.js';
 

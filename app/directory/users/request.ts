@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
-import { HttpError } from '../../http/errors.js';
+import { HttpError } from '../../errors.js';
 import { parseId } from '../../http/params.js';
-import { findById, type Actor, type User } from './users.js';
+import { findById, type User } from './users.js';
 
 declare global {
   namespace Express {
@@ -22,9 +22,4 @@ export function loadSubject(db: Knex) {
     req.subject = user;
     next();
   };
-}
-
-/** The signed-in administrator and their client IP, as events record them. */
-export function actorOf(req: Request): Actor {
-  return { ...req.user!, ip: req.ip };
 }

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { wantsJson } from '../../http/bearer.js';
+import { wantsJson } from '../../http/accepts.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
@@ -8,7 +8,8 @@ import { domId } from '../../http/view-helpers.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
 import { filterQuery, folderTree, parseFilter, searchUsers, sortParam, SORTS } from './list.js';
 import { recentEvents } from '../../events/events.js';
-import { actorOf, loadSubject } from './request.js';
+import { actorOf } from '../../http/guard.js';
+import { loadSubject } from './request.js';
 import { renderTab } from './tabs/tabs.js';
 import { pathProblem } from './rules.js';
 import { createUser, updateUser, usernameTaken, USERNAME_TAKEN, type SaveResult, type User } from './users.js';

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
 import { toDate } from '../../db.js';
 import { deleteSelected, isUniqueViolation } from '../../db.js';
-import { recordEvent, recordEvents } from '../../events/events.js';
-import { HttpError, RuleError } from '../../http/errors.js';
+import { recordEvent, recordEvents, type Actor } from '../../events/events.js';
+import { HttpError, RuleError } from '../../errors.js';
 import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
 import { revokeUserTokens } from '../../oauth/grants.js';
-import { normalName } from '../names.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
 
@@ -25,16 +24,6 @@ export interface User {
   lastLogin: Date | null;
   dateJoined: Date;
   lastUpdated: Date;
-}
-
-/** The signed-in user as every request sees them. */
-export interface SessionUser {
-  id: number;
-  username: string;
-  name: string;
-  email: string;
-  isActive: boolean;
-  isAdmin: boolean;
 }
 
 export function toUser(row: UserRow): User {
@@ -59,36 +48,6 @@ export function toUser(row: UserRow): User {
 export async function findById(db: Db, id: number): Promise<User | undefined> {
   const row = await db('users').where({ id }).first();
   return row && toUser(row);
-}
-
-/** The row with its password hash, for authentication only. */
-export function findCredentials(db: Db, username: string) {
-  return db('users').where({ username: normalName(username) }).first('id', 'username', 'email', 'password', 'is_active');
-}
-
-const isAdminSql = `exists (select 1 from group_memberships gm join \`groups\` g on g.id = gm.group_id
-  where gm.user_id = users.id and g.is_superuser = ?) as is_admin`;
-
-/** The columns of a signed-in user (`users` may be joined to another table), for toSessionUser. */
-export function sessionUserColumns(db: Db) {
-  return ['users.id as signed_in_id', 'users.username', 'users.name', 'users.email', 'users.is_active', db.raw(isAdminSql, [true])];
-}
-
-/** The signed-in user of a row read with sessionUserColumns; undefined when it names no user. */
-export function toSessionUser(row: Record<string, unknown> | undefined): SessionUser | undefined {
-  if (!row || row.signed_in_id === null || row.signed_in_id === undefined) return undefined;
-  return {
-    id: Number(row.signed_in_id),
-    username: row.username as string,
-    name: row.name as string,
-    email: row.email as string,
-    isActive: Boolean(row.is_active),
-    isAdmin: Boolean(row.is_admin),
-  };
-}
-
-export async function findSessionUser(db: Db, id: number): Promise<SessionUser | undefined> {
-  return toSessionUser(await db('users').where('users.id', id).first(...sessionUserColumns(db)));
 }
 
 export interface NewUser {
@@ -119,21 +78,6 @@ export async function insertUser(db: Db, user: NewUser): Promise<number> {
     last_updated: now,
   });
   return Number(id);
-}
-
-/** Sets a new password hash and ends the user's sessions (but the one given), in one transaction. */
-export async function setPassword(db: Db, userId: number, passwordHash: string, keepSid?: string): Promise<void> {
-  await db.transaction(async (trx) => {
-    const now = new Date();
-    await trx('users').where({ id: userId }).update({ password: passwordHash, password_change_date: now, last_updated: now });
-    const sessions = trx('sessions').where({ user_id: userId });
-    if (keepSid) sessions.whereNot({ sid: keepSid });
-    await sessions.delete();
-  });
-}
-
-export async function recordLogin(db: Db, userId: number): Promise<void> {
-  await db('users').where({ id: userId }).update({ last_login: new Date() });
 }
 
 /** A user as the form left it: either saved, or refused with a message for a field. */
@@ -224,14 +168,6 @@ export function fieldsOf(user: User): UserFields {
     username: user.username, path: user.path, attributes: user.attributes, name: user.name,
     email: user.email, isActive: user.isActive, type: user.type,
   };
-}
-
-/** Who acts, for events: the signed-in administrator and their client IP. */
-export interface Actor {
-  id: number;
-  username: string;
-  email: string;
-  ip?: string;
 }
 
 function modelRef(user: User) {

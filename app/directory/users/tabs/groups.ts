@@ -5,7 +5,8 @@ import { bulkRoute } from '../../../http/bulk.js';
 import { wantsFragment } from '../../../http/htmx.js';
 import { toast } from '../../../http/toast.js';
 import { text } from '../../form-fields.js';
-import { actorOf, loadSubject } from '../request.js';
+import { actorOf } from '../../../http/guard.js';
+import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 /** The Groups tab: the user's memberships; add one by name, remove selected ones. */

@@ -1,21 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
-import { checkKey } from '../api/tokens.js';
-import { findSessionUser } from '../directory/users/users.js';
-
-declare global {
-  namespace Express {
-    interface Request {
-      /** Set when the request came with `Authorization: Bearer <API token>` instead of a session. */
-      apiToken?: number;
-    }
-  }
-}
-
-/** Whether the client asked for JSON rather than HTML. */
-export function wantsJson(req: Request): boolean {
-  return req.accepts(['html', 'json']) === 'json';
-}
+import { wantsJson } from '../http/accepts.js';
+import { findSessionUser } from '../identity/identity.js';
+import { checkKey } from './tokens.js';
 
 /**
  * `Authorization: Bearer <token>` instead of a session cookie: the token's owner acts, without a

@@ -1,0 +1,59 @@
+import type { Db } from '../db.js';
+
+/**
+ * Who is signed in: the few columns of a user every request needs, their credentials and the
+ * password they set. The directory's user model builds on this; the HTTP layer needs only this.
+ */
+export interface SessionUser {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  isActive: boolean;
+  isAdmin: boolean;
+}
+
+const isAdminSql = `exists (select 1 from group_memberships gm join \`groups\` g on g.id = gm.group_id
+  where gm.user_id = users.id and g.is_superuser = ?) as is_admin`;
+
+/** The columns of a signed-in user (`users` may be joined to another table), for toSessionUser. */
+export function sessionUserColumns(db: Db) {
+  return ['users.id as signed_in_id', 'users.username', 'users.name', 'users.email', 'users.is_active', db.raw(isAdminSql, [true])];
+}
+
+/** The signed-in user of a row read with sessionUserColumns; undefined when it names no user. */
+export function toSessionUser(row: Record<string, unknown> | undefined): SessionUser | undefined {
+  if (!row || row.signed_in_id === null || row.signed_in_id === undefined) return undefined;
+  return {
+    id: Number(row.signed_in_id),
+    username: row.username as string,
+    name: row.name as string,
+    email: row.email as string,
+    isActive: Boolean(row.is_active),
+    isAdmin: Boolean(row.is_admin),
+  };
+}
+
+export async function findSessionUser(db: Db, id: number): Promise<SessionUser | undefined> {
+  return toSessionUser(await db('users').where('users.id', id).first(...sessionUserColumns(db)));
+}
+
+/** The row with its password hash, for authentication only; `username` as stored (normalised). */
+export function findCredentials(db: Db, username: string) {
+  return db('users').where({ username }).first('id', 'username', 'email', 'password', 'is_active');
+}
+
+/** Sets a new password hash and ends the user's sessions (but the one given), in one transaction. */
+export async function setPassword(db: Db, userId: number, passwordHash: string, keepSid?: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    const now = new Date();
+    await trx('users').where({ id: userId }).update({ password: passwordHash, password_change_date: now, last_updated: now });
+    const sessions = trx('sessions').where({ user_id: userId });
+    if (keepSid) sessions.whereNot({ sid: keepSid });
+    await sessions.delete();
+  });
+}
+
+export async function recordLogin(db: Db, userId: number): Promise<void> {
+  await db('users').where({ id: userId }).update({ last_login: new Date() });
+}
