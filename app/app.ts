@@ -10,12 +10,7 @@ import type { Config } from './config.js';
 import { redactUrl } from './log.js';
 import { authRoutes } from './auth/routes.js';
 import { groupRoutes } from './directory/groups/routes.js';
-import { lifecycleRoutes } from './directory/users/lifecycle.js';
 import { userRoutes } from './directory/users/routes.js';
-import { exportRoutes } from './directory/users/export.js';
-import { eventsTab } from './directory/users/tabs/events.js';
-import { groupsTab } from './directory/users/tabs/groups.js';
-import { sessionsTab } from './directory/users/tabs/sessions.js';
 import { bearerAuth } from './api/bearer.js';
 import { bodyParsers, refuseUnreadableBody } from './http/body.js';
 import { csrfProtection } from './http/csrf.js';
@@ -30,14 +25,10 @@ import { ejsOptions, partials } from './http/templates.js';
 import { viewHelpers } from './http/view-helpers.js';
 import { meRoutes } from './me/routes.js';
 import { mfaLoginRoutes } from './mfa/login-routes.js';
-import { authenticatorsTab } from './directory/users/tabs/authenticators.js';
-import { recoveryAdminRoutes } from './recovery/admin-routes.js';
-import { applicationRoutes } from './oauth/application-routes.js';
-import { tokenRoutes } from './api/token-routes.js';
+import { applicationRoutes } from './applications/routes.js';
+import { tokenRoutes } from './directory/tokens/routes.js';
 import { apiRoutes } from './api/routes.js';
 import { interactionRoutes, OAUTH_PATH, oauthServer } from './oauth/routes.js';
-import { consentsTab } from './directory/users/tabs/consents.js';
-import { tokensTab } from './directory/users/tabs/tokens.js';
 import { recoveryRoutes } from './recovery/routes.js';
 
 // The project directory (views/, public/): above app/, run from the sources or built into dist/app/.
@@ -79,7 +70,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   // session is loaded (a static file's, a body's).
   app.use(htmx, render);
   if (config.compression) app.use(compression());
-  app.use(healthRoutes(db));
+  app.use('/-/health', healthRoutes(db));
   const oauth = oauthServer(config, db, sessionSecret);
   app.use(OAUTH_PATH, oauth.endpoints);
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: config.env === 'production' ? '1d' : 0 }));
@@ -103,14 +94,18 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(['/directory', '/applications'], requireAdmin);
   app.use(browserOnly(csrf));
 
+  // The route table: each URL space is mounted once, and its code lives in the folder of its URL.
   app.get('/', (req, res) => res.redirect(303, !req.user ? '/login' : req.user.isAdmin ? '/directory/users' : '/me'));
-  app.use(authRoutes(config, db));
-  app.use(recoveryRoutes(config, db));
-  app.use(mfaLoginRoutes(config, db), meRoutes(config, db));
-  app.use(apiRoutes(config, db));
-  app.use(interactionRoutes(config, db, oauth));
-  app.use(lifecycleRoutes(config, db), exportRoutes(db), recoveryAdminRoutes(config, db), userRoutes(db), sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
-  app.use(groupRoutes(db), applicationRoutes(config, db), tokenRoutes(db));
+  app.use('/login/mfa', mfaLoginRoutes(config, db));
+  app.use(authRoutes(config, db)); // /login, /logout
+  app.use('/recovery', recoveryRoutes(config, db));
+  app.use('/me', meRoutes(config, db));
+  app.use('/interaction', interactionRoutes(config, db, oauth));
+  app.use('/directory/users', userRoutes(config, db));
+  app.use('/directory/groups', groupRoutes(db));
+  app.use('/directory/tokens', tokenRoutes(db));
+  app.use('/applications', applicationRoutes(config, db));
+  app.use('/api/v3', apiRoutes(config, db));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { USERNAME_MAX, hasControlChars } from './directory/users/rules.js';
+import { USERNAME_MAX, hasControlChars } from './identity/names.js';
 
 export interface Config {
   env: 'development' | 'production' | 'test';

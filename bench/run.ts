@@ -7,7 +7,7 @@ import { execFileSync, fork } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { createToken } from '../app/api/tokens.js';
+import { createToken } from '../app/directory/tokens/tokens.js';
 import { hashPassword } from '../app/auth/passwords.js';
 import { describeDatabaseUrl, isSqlite, migrate, openDb } from '../app/db.js';
 import { addMember, ensureGroup } from '../app/directory/groups/groups.js';

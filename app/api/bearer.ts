@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { wantsJson } from '../http/accepts.js';
 import { findSessionUser } from '../identity/identity.js';
-import { checkKey } from './tokens.js';
+import { checkKey } from '../directory/tokens/tokens.js';
 
 /**
  * `Authorization: Bearer <token>` instead of a session cookie: the token's owner acts, without a

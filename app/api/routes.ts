@@ -65,14 +65,14 @@ export function apiRoutes(config: Config, db: Knex): Router {
   const router = Router();
   const recovery = recoveryActions(config, db);
 
-  router.use('/api/v3', (req: Request, res: Response, next: NextFunction) => {
+  router.use((req: Request, res: Response, next: NextFunction) => {
     if (!req.apiToken) return void res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'Authentication credentials were not provided.' });
     if (!req.user?.isAdmin) return void res.status(403).json({ detail: 'You do not have permission to perform this action.' });
     next();
   });
   router.param('userId', loadSubject(db));
 
-  router.get('/api/v3/core/users/', async (req, res) => {
+  router.get('/core/users/', async (req, res) => {
     const q = req.query;
     const query = db('users');
     for (const key of ['username', 'name', 'email', 'path', 'uuid'] as const) if (typeof q[key] === 'string') query.where(key, q[key] as string);
@@ -92,14 +92,14 @@ export function apiRoutes(config: Config, db: Knex): Router {
     res.json(envelope(Number(n), number, size, await serializeUsers(db, rows.map(toUser))));
   });
 
-  router.get('/api/v3/core/users/paths/', async (req, res) => {
+  router.get('/core/users/paths/', async (req, res) => {
     const search = typeof req.query.search === 'string' ? req.query.search : '';
     const query = db('users').distinct('path').orderBy('path');
     if (search) query.where('path', '>=', search).where('path', '<', `${search}\u{10FFFF}`);
     res.json({ paths: (await query).map((r) => r.path) });
   });
 
-  router.post('/api/v3/core/users/', async (req, res) => {
+  router.post('/core/users/', async (req, res) => {
     const form = readUserForm(formBody(req.body), NEW_USER_VALUES);
     if (!form.fields) return validationError(res, form.errors);
     const saved = await createUser(db, form.fields, actorOf(req));
@@ -107,7 +107,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
     res.status(201).location(`/api/v3/core/users/${saved.user.id}/`).json((await serializeUsers(db, [saved.user]))[0]);
   });
 
-  router.get('/api/v3/core/users/:userId/', async (req, res) => {
+  router.get('/core/users/:userId/', async (req, res) => {
     res.json((await serializeUsers(db, [req.subject!]))[0]);
   });
 
@@ -120,10 +120,10 @@ export function apiRoutes(config: Config, db: Knex): Router {
     if (!saved.ok) return validationError(res, { [saved.field]: saved.message });
     res.json((await serializeUsers(db, [saved.user]))[0]);
   };
-  router.put('/api/v3/core/users/:userId/', update(false));
-  router.patch('/api/v3/core/users/:userId/', update(true));
+  router.put('/core/users/:userId/', update(false));
+  router.patch('/core/users/:userId/', update(true));
 
-  router.delete('/api/v3/core/users/:userId/', async (req, res) => {
+  router.delete('/core/users/:userId/', async (req, res) => {
     let deleted;
     try {
       deleted = await deleteUsers(db, [req.subject!], actorOf(req), { deleteEvents: config.deleteUserEvents });
@@ -135,19 +135,19 @@ export function apiRoutes(config: Config, db: Knex): Router {
     res.status(204).end();
   });
 
-  router.post('/api/v3/core/users/:userId/recovery/', async (req, res) => {
+  router.post('/core/users/:userId/recovery/', async (req, res) => {
     if (!req.subject!.isActive) return void res.status(400).json({ detail: 'The user is deactivated.' });
     const { link } = await recovery.copyLink(req, req.subject!, config.recoveryTokenTtlMs);
     res.json({ link });
   });
 
-  router.post('/api/v3/core/users/:userId/recovery_email/', async (req, res) => {
+  router.post('/core/users/:userId/recovery_email/', async (req, res) => {
     const result = await recovery.emailLink(req, req.subject!, config.recoveryTokenTtlMs);
     if (!result.ok) return void res.status(result.status === 422 ? 400 : result.status).json({ detail: result.message });
     res.status(204).end();
   });
 
-  router.post('/api/v3/core/users/:userId/set_password/', async (req, res) => {
+  router.post('/core/users/:userId/set_password/', async (req, res) => {
     const password = String(req.body?.password ?? '');
     const problem = passwordProblem(password, req.subject!.username);
     if (problem) return validationError(res, { password: problem });
@@ -155,7 +155,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
     res.status(204).end();
   });
 
-  router.get('/api/v3/core/groups/', async (req, res) => {
+  router.get('/core/groups/', async (req, res) => {
     const { number, size } = page(req);
     const query = db('groups');
     if (typeof req.query.name === 'string') query.where('name', req.query.name);
@@ -166,7 +166,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
     res.json(envelope(Number(n), number, size, groups.map((g) => serializeGroup(g!, []))));
   });
 
-  router.get('/api/v3/core/groups/:groupUuid/', async (req, res) => {
+  router.get('/core/groups/:groupUuid/', async (req, res) => {
     const row = await db('groups').where({ uuid: req.params.groupUuid }).first('id');
     if (!row) throw new HttpError(404, 'Not found.');
     const group = (await findGroup(db, row.id))!;
@@ -174,7 +174,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
     res.json(serializeGroup(group, users));
   });
 
-  router.get('/api/v3/core/authenticated_sessions/', async (req, res) => {
+  router.get('/core/authenticated_sessions/', async (req, res) => {
     const userId = req.query.user === undefined ? req.user!.id : parseId(req.query.user);
     if (userId === null) return validationError(res, { user: 'A valid integer is required.' });
     const { number, size } = page(req);
@@ -187,7 +187,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
     }))));
   });
 
-  router.delete('/api/v3/core/authenticated_sessions/:id/', async (req, res) => {
+  router.delete('/core/authenticated_sessions/:id/', async (req, res) => {
     const id = parseId(req.params.id);
     const deleted = id === null ? 0 : await db('sessions').where({ id }).delete();
     if (!deleted) throw new HttpError(404, 'Not found.');

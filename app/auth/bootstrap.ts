@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { addMember, ensureGroup, hasUsableSuperuser } from '../directory/groups/groups.js';
-import { normalName } from '../directory/names.js';
 import { insertUser } from '../directory/users/users.js';
 import { findCredentials, setPassword } from '../identity/identity.js';
 import { createRecoveryToken } from '../recovery/tokens.js';
@@ -21,7 +20,7 @@ export async function bootstrap(db: Knex, config: Config): Promise<{ setupLink?:
   const passwordHash = password ? await hashPassword(password, config.bcryptRounds) : null;
   const userId = await db.transaction(async (trx) => {
     const groupId = await ensureGroup(trx, ADMIN_GROUP, true);
-    const existing = await findCredentials(trx, normalName(username));
+    const existing = await findCredentials(trx, username);
     const id = existing?.id ?? await insertUser(trx, { username, name: 'Roster administrator', email, passwordHash });
     if (existing) {
       await trx('users').where({ id }).update({ is_active: true });

@@ -1,6 +1,5 @@
 import type { Request } from 'express';
 import type { Db } from '../db.js';
-import { normalName } from '../directory/names.js';
 import { findCredentials, recordLogin } from '../identity/identity.js';
 import { recordEvent } from '../events/events.js';
 import { markSeen } from '../http/sessions.js';
@@ -14,7 +13,7 @@ export type LoginResult = { ok: true; userId: number } | { ok: false };
  * success is recorded by completeLogin, once every factor has been checked.
  */
 export async function authenticate(db: Db, username: string, password: string, rounds: number, clientIp?: string): Promise<LoginResult> {
-  const user = await findCredentials(db, normalName(username));
+  const user = await findCredentials(db, username);
   const matches = await verifyPassword(password, user?.password, rounds);
   if (!user || !matches || !user.is_active) {
     const reason = !user ? 'unknown_user' : !matches ? 'wrong_password' : 'inactive';

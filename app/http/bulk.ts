@@ -59,7 +59,7 @@ function backTo(req: Request, action: BulkAction): string {
 
 async function showReview(req: Request, res: Response, action: BulkAction, items: BulkItem[], error?: string, status = 200) {
   const from = safeNext(req.query.from);
-  const url = `${req.path}${from ? `?from=${encodeURIComponent(from)}` : ''}`;
+  const url = `${req.baseUrl}${req.path}${from ? `?from=${encodeURIComponent(from)}` : ''}`;
   const locals = {
     title: `${action.verb} ${count(action, items.length)}?`,
     action: { verb: action.verb, url, back: backTo(req, action) },

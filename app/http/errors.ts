@@ -48,7 +48,7 @@ export function errorHandler(logger: Logger) {
     if (status >= 500) logger.error({ err: loggable(err), url: redactUrl(req.originalUrl?.split('?')[0] ?? '') }, 'request failed');
     if (res.headersSent) return next(err);
     try {
-      if (wantsJson(req) || req.apiToken || req.path.startsWith('/api/')) {
+      if (wantsJson(req) || req.apiToken || req.originalUrl.startsWith('/api/')) {
         res.status(status).json({ detail: message });
       } else if (req.htmx && !req.htmx.boosted) {
         toast(req, message, { kind: 'error' });

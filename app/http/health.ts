@@ -4,10 +4,10 @@ import type { Knex } from 'knex';
 /** Liveness says the process answers; readiness says the database answers too. */
 export function healthRoutes(db: Knex): Router {
   const router = Router();
-  router.get('/-/health/live/', (_req, res) => {
+  router.get('/live/', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
-  router.get('/-/health/ready/', async (_req, res) => {
+  router.get('/ready/', async (_req, res) => {
     res.set('Cache-Control', 'no-store');
     try {
       await db.raw('select 1');

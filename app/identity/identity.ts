@@ -1,4 +1,5 @@
 import type { Db } from '../db.js';
+import { normalName } from './names.js';
 
 /**
  * Who is signed in: the few columns of a user every request needs, their credentials and the
@@ -38,9 +39,9 @@ export async function findSessionUser(db: Db, id: number): Promise<SessionUser |
   return toSessionUser(await db('users').where('users.id', id).first(...sessionUserColumns(db)));
 }
 
-/** The row with its password hash, for authentication only; `username` as stored (normalised). */
+/** The row with its password hash, for authentication only. */
 export function findCredentials(db: Db, username: string) {
-  return db('users').where({ username }).first('id', 'username', 'email', 'password', 'is_active');
+  return db('users').where({ username: normalName(username) }).first('id', 'username', 'email', 'password', 'is_active');
 }
 
 /** Sets a new password hash and ends the user's sessions (but the one given), in one transaction. */

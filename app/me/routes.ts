@@ -19,7 +19,7 @@ import { webauthn } from '../mfa/webauthn.js';
 export function meRoutes(config: Config, db: Knex): Router {
   const router = Router();
   const keys = webauthn(config, db);
-  router.use('/me', requireLogin);
+  router.use(requireLogin);
 
   const event = (req: Request, action: 'model_created' | 'model_deleted' | 'password_set', context: Record<string, unknown>) =>
     recordEvent(db, { action, user: req.user, app: 'roster.me', clientIp: req.ip, context });
@@ -32,9 +32,9 @@ export function meRoutes(config: Config, db: Knex): Router {
     await res.page('me/index', { title: 'My account', nav: 'me', me, authenticators, sessions, codesLeft, typeNames: TYPE_NAMES, passwordErrors }, status);
   }
 
-  router.get('/me', (req, res) => show(req, res));
+  router.get('/', (req, res) => show(req, res));
 
-  router.post('/me/password', async (req, res) => {
+  router.post('/password', async (req, res) => {
     const me = req.user!;
     const current = await db('users').where({ id: me.id }).first('password');
     const password = String(req.body?.password ?? '');
@@ -51,7 +51,7 @@ export function meRoutes(config: Config, db: Knex): Router {
   });
 
   // TOTP: start (a secret and its QR code), then confirm with a first code.
-  router.post('/me/authenticators/totp', async (req, res) => {
+  router.post('/authenticators/totp', async (req, res) => {
     const { id } = await startTotp(db, req.user!.id, req.user!.username);
     res.redirect(303, `/me/authenticators/${id}/confirm`);
   });
@@ -65,9 +65,9 @@ export function meRoutes(config: Config, db: Knex): Router {
     await res.page('mfa/totp', { title: 'Set up an authenticator app', nav: 'me', totp, qr, error }, status);
   }
 
-  router.get('/me/authenticators/:id/confirm', (req, res) => showTotp(req, res));
+  router.get('/authenticators/:id/confirm', (req, res) => showTotp(req, res));
 
-  router.post('/me/authenticators/:id/confirm', async (req, res) => {
+  router.post('/authenticators/:id/confirm', async (req, res) => {
     const id = parseId(req.params.id);
     const confirmed = id !== null && await checkTotp(db, req.user!.id, String(req.body?.code ?? ''), { confirmingId: id });
     if (!confirmed) return showTotp(req, res, 'That code is not valid. Enter the 6 digits your app shows now.', 422);
@@ -76,19 +76,19 @@ export function meRoutes(config: Config, db: Knex): Router {
     res.redirect(303, '/me');
   });
 
-  router.post('/me/authenticators/static', async (req, res) => {
+  router.post('/authenticators/static', async (req, res) => {
     const codes = await createRecoveryCodes(db, req.user!.id);
     await event(req, 'model_created', { model: { model_name: 'authenticator', type: 'static' } });
     res.set('Cache-Control', 'no-store');
     await res.page('mfa/codes', { title: 'Your recovery codes', nav: 'me', codes });
   });
 
-  router.post('/me/authenticators/webauthn/options', async (req, res) => {
+  router.post('/authenticators/webauthn/options', async (req, res) => {
     const me = (await db('users').where({ id: req.user!.id }).first('id', 'uuid', 'username', 'name'))!;
     res.json(await keys.registrationOptions(req, me));
   });
 
-  router.post('/me/authenticators/webauthn', async (req, res) => {
+  router.post('/authenticators/webauthn', async (req, res) => {
     const name = String(req.body?.name ?? '').trim().slice(0, 100) || 'Security key';
     const id = await keys.register(req, req.user!.id, name, req.body?.response);
     if (!id) return res.status(422).json({ error: 'The security key could not be registered. Try again.' });
@@ -97,7 +97,7 @@ export function meRoutes(config: Config, db: Knex): Router {
     res.status(201).json({ redirect: '/me' });
   });
 
-  router.post('/me/authenticators/:id', async (req, res) => {
+  router.post('/authenticators/:id', async (req, res) => {
     const name = String(req.body?.name ?? '').trim().slice(0, 100);
     const id = parseId(req.params.id);
     if (!name || id === null || !(await renameAuthenticator(db, req.user!.id, id, name))) {
@@ -108,7 +108,7 @@ export function meRoutes(config: Config, db: Knex): Router {
     res.redirect(303, '/me');
   });
 
-  router.post('/me/authenticators/:id/delete', async (req, res) => {
+  router.post('/authenticators/:id/delete', async (req, res) => {
     const id = parseId(req.params.id);
     const removed = id !== null && await deleteAuthenticators(db, req.user!.id, [id]);
     if (removed) await event(req, 'model_deleted', { model: { model_name: 'authenticator', pk: id } });

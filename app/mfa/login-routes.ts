@@ -50,11 +50,11 @@ export function mfaLoginRoutes(config: Config, db: Knex): Router {
     },
   });
 
-  router.use('/login/mfa', (req, res, next) => (pending(req) ? next() : res.redirect(303, '/login')));
+  router.use((req, res, next) => (pending(req) ? next() : res.redirect(303, '/login')));
 
-  router.get('/login/mfa', (req, res) => show(req, res));
+  router.get('/', (req, res) => show(req, res));
 
-  router.post('/login/mfa', throttle, async (req, res) => {
+  router.post('/', throttle, async (req, res) => {
     const code = String(req.body?.code ?? '').trim();
     const userId = pending(req)!.userId;
     const method = /^\d{6}$/.test(code.replace(/\s+/g, ''))
@@ -67,11 +67,11 @@ export function mfaLoginRoutes(config: Config, db: Knex): Router {
     res.redirect(303, await finish(req, method));
   });
 
-  router.post('/login/mfa/webauthn/options', async (req, res) => {
+  router.post('/webauthn/options', async (req, res) => {
     res.json(await keys.authenticationOptions(req, pending(req)!.userId));
   });
 
-  router.post('/login/mfa/webauthn', throttle, async (req, res) => {
+  router.post('/webauthn', throttle, async (req, res) => {
     const ok = await keys.authenticate(req, pending(req)!.userId, req.body);
     if (!ok) {
       await failed(req, 'wrong_webauthn');

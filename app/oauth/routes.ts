@@ -60,7 +60,7 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
     return { provider, details, application };
   }
 
-  router.get('/interaction/:uid', async (req, res) => {
+  router.get('/:uid', async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const { provider, details, application } = await load(req, res);
     if (details.prompt.name === 'login') {
@@ -73,7 +73,7 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
     await res.page('oauth/consent', { title: `Allow ${application.name}?`, application, scopes, scopeWords: SCOPE_WORDS, uid: details.uid });
   });
 
-  router.post('/interaction/:uid/confirm', async (req, res) => {
+  router.post('/:uid/confirm', async (req, res) => {
     const { provider, details, application } = await load(req, res);
     if (details.prompt.name !== 'consent' || !req.user) throw new HttpError(400, 'There is nothing to allow in this sign-in request.');
     const accountId = details.session!.accountId!;
@@ -92,7 +92,7 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   });
 
-  router.post('/interaction/:uid/abort', async (req, res) => {
+  router.post('/:uid/abort', async (req, res) => {
     const { provider } = await load(req, res);
     await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user denied the request.' }, { mergeWithLastSubmission: false });
   });

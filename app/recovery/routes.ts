@@ -14,14 +14,14 @@ const GONE = { title: 'Link expired', message: 'This link has expired or was alr
 export function recoveryRoutes(config: Config, db: Knex): Router {
   const router = Router();
 
-  router.get('/recovery/:token', async (req, res) => {
+  router.get('/:token', async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const found = await findValidToken(db, req.params.token);
     if (!found) return res.page('recovery/gone', GONE, 410);
     await res.page('recovery/form', { title: 'Set your password', username: found.username, errors: {} });
   });
 
-  router.post('/recovery/:token', async (req, res) => {
+  router.post('/:token', async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const found = await findValidToken(db, req.params.token);
     if (!found) return res.page('recovery/gone', GONE, 410);

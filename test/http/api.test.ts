@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Configuration, CoreApi, ResponseError } from '@goauthentik/api';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createToken } from '../../app/api/tokens.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
 import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createToken } from '../../app/api/tokens.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
 import type { EventAction } from '../../app/events/events.js';
 import { agentFor, createUser, csrfFrom, csrfOf, login, testApp, type TestApp } from '../support/app.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import express from 'express';
-import { createToken } from '../../app/api/tokens.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
 import { startTotp } from '../../app/mfa/authenticators.js';
 import { createApplication } from '../../app/oauth/applications.js';

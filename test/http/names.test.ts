@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createToken } from '../../app/api/tokens.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
 import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../support/app.js';
 
 /** Lookalike names are refused wherever a name is given: 422 with the reason on the field. */

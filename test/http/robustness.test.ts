@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import supertest from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { createApp } from '../../app/app.js';
-import { createToken } from '../../app/api/tokens.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
 import { startTotp } from '../../app/mfa/authenticators.js';
 import { freshDb } from '../support/db.js';
 import { agentFor, createUser, csrfOf, login, testConfig, type TestApp } from '../support/app.js';

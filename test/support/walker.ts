@@ -29,7 +29,7 @@ export function routesOf(app: Express): Route[] {
       const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
       if (layer.route) {
         if (typeof layer.route.path !== 'string') throw new Error(`the walker reads string paths only, not ${String(layer.route.path)}`);
-        for (const method of Object.keys(layer.route.methods).filter((m) => m !== '_all')) routes.push(route(method, prefix + layer.route.path));
+        for (const method of Object.keys(layer.route.methods).filter((m) => m !== '_all')) routes.push(route(method, join(prefix, layer.route.path)));
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack, prefix + mount);
       } else if (mount) {
@@ -39,6 +39,11 @@ export function routesOf(app: Express): Route[] {
   };
   walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
   return routes;
+}
+
+/** A route's path below its mount: `/` below /directory/users is /directory/users itself. */
+function join(prefix: string, path: string): string {
+  return prefix && path === '/' ? prefix : prefix + path;
 }
 
 function route(method: string, path: string): Route {

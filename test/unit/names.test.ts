@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { nameProblem, normalName } from '../../app/directory/names.js';
+import { nameProblem, normalName } from '../../app/identity/names.js';
 
 describe('the name rule', () => {
   it('accepts names in any script, with inner spaces and punctuation', () => {

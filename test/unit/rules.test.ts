@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { passwordProblem } from '../../app/auth/passwords.js';
 import { safeNext } from '../../app/http/return-to.js';
-import { hasControlChars, pathProblem } from '../../app/directory/users/rules.js';
+import { pathProblem } from '../../app/directory/users/rules.js';
+import { hasControlChars } from '../../app/identity/names.js';
 import { redactUrl } from '../../app/log.js';
 
 describe('rules', () => {

@@ -3,7 +3,7 @@ import type { Db, GroupRow } from '../../db.js';
 import { deleteSelected, isUniqueViolation, toDate } from '../../db.js';
 import { recordEvent, recordEvents } from '../../events/events.js';
 import { HttpError, RuleError } from '../../errors.js';
-import { normalName } from '../names.js';
+import { normalName } from '../../identity/names.js';
 import type { Actor } from '../../events/events.js';
 
 export interface Group {

@@ -7,7 +7,7 @@ import { parseId, parseIds } from '../../http/params.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { toast } from '../../http/toast.js';
 import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
-import { validName } from '../names.js';
+import { validName } from '../../identity/names.js';
 import { actorOf } from '../../http/guard.js';
 import { createGroup, deleteGroups, findGroup, listGroups, membersOf, updateGroup, type Group, type GroupFields } from './groups.js';
 
@@ -61,7 +61,7 @@ function showForm(req: Request, res: Response, locals: { group?: Group; values: 
 export function groupRoutes(db: Knex): Router {
   const router = Router();
 
-  bulkRoute(router, '/directory/groups/delete', {
+  bulkRoute(router, '/delete', {
     verb: 'Delete',
     noun: ['group', 'groups'],
     changedEvent: 'groups-changed',
@@ -88,7 +88,7 @@ export function groupRoutes(db: Knex): Router {
     next();
   });
 
-  router.get('/directory/groups', async (req, res) => {
+  router.get('/', async (req, res) => {
     const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 150) : '';
     const page = await listGroups(db, { q, page: typeof req.query.page === 'string' ? req.query.page : undefined });
     const locals = { title: 'Groups', nav: 'groups', q, page };
@@ -96,10 +96,10 @@ export function groupRoutes(db: Knex): Router {
     await res.page('directory/groups/index', locals);
   });
 
-  router.get('/directory/groups/new', (req, res) =>
+  router.get('/new', (req, res) =>
     showForm(req, res, { values: { name: '', is_superuser: false, attributes: '{}' }, errors: {} }));
 
-  router.post('/directory/groups', async (req, res) => {
+  router.post('/', async (req, res) => {
     const form = readGroupForm(req.body, { name: '', is_superuser: false, attributes: '{}' });
     const saved = form.fields && await createGroup(db, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
@@ -110,16 +110,16 @@ export function groupRoutes(db: Knex): Router {
     res.redirect(303, '/directory/groups');
   });
 
-  router.get('/directory/groups/:groupId', async (req, res) => {
+  router.get('/:groupId', async (req, res) => {
     const group = req.group!;
     await res.page('directory/groups/show', {
       title: group.name, nav: 'groups', group, attributes: attributesText(group.attributes), members: await membersOf(db, group.id),
     });
   });
 
-  router.get('/directory/groups/:groupId/edit', (req, res) => showForm(req, res, { group: req.group, values: valuesOf(req.group!), errors: {} }));
+  router.get('/:groupId/edit', (req, res) => showForm(req, res, { group: req.group, values: valuesOf(req.group!), errors: {} }));
 
-  router.post('/directory/groups/:groupId', async (req, res) => {
+  router.post('/:groupId', async (req, res) => {
     const before = req.group!;
     const form = readGroupForm(req.body, valuesOf(before));
     let saved;

@@ -19,7 +19,7 @@ export function csvField(value: unknown): string {
  */
 export function exportRoutes(db: Knex): Router {
   const router = Router();
-  router.get('/directory/users/export.csv', async (req, res) => {
+  router.get('/export.csv', async (req, res) => {
     const filter = parseFilter(req.query);
     res.type('text/csv; charset=utf-8').attachment(`users${filter.path ? `-${filter.path.replace(/\//g, '-')}` : ''}.csv`);
     res.write(`${COLUMNS.join(',')}\r\n`);

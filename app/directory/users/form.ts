@@ -1,7 +1,8 @@
 import Joi from 'joi';
 import { ATTRIBUTES_MAX, checkbox, parseAttributes, text } from '../form-fields.js';
-import { normalName, validName } from '../names.js';
-import { DEFAULT_PATH, pathProblem, USER_TYPES, USERNAME_MAX, type UserType } from './rules.js';
+import { normalName, validName } from '../../identity/names.js';
+import { USERNAME_MAX } from '../../identity/names.js';
+import { DEFAULT_PATH, pathProblem, USER_TYPES, type UserType } from './rules.js';
 
 /** The form as typed: what a re-rendered form shows back. */
 export interface UserFormValues {

@@ -9,17 +9,14 @@ import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { checkbox } from '../form-fields.js';
 import { actorOf } from '../../http/guard.js';
-import { loadSubject } from './request.js';
 import { deleteUsers, dependents, findByIds, setActive } from './users.js';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-/** Deactivate / activate (review, then Update) and delete users (select, review, Delete). */
-export function lifecycleRoutes(config: Config, db: Knex): Router {
+/** /directory/users/delete: select users, review, Delete. */
+export function deleteUsersRoute(config: Config, db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
-
-  bulkRoute(router, '/directory/users/delete', {
+  bulkRoute(router, '/delete', {
     verb: 'Delete',
     noun: ['user', 'users'],
     changedEvent: 'users-changed',
@@ -52,8 +49,14 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
       return deleted.length === 1 ? `User ${deleted[0].username} deleted.` : `${deleted.length} users deleted.`;
     },
   });
+  return router;
+}
 
-  router.get('/directory/users/:userId/activation', async (req, res) => {
+/** /directory/users/:userId/activation: deactivate or activate one user (review, then Update). */
+export function activationRoutes(db: Knex): Router {
+  const router = Router();
+
+  router.get('/activation', async (req, res) => {
     const user = req.subject!;
     const sessions = (await dependents(db, [user.id], false))(user.id).sessions;
     const view = {
@@ -63,7 +66,7 @@ export function lifecycleRoutes(config: Config, db: Knex): Router {
     await res.dialog(view);
   });
 
-  router.post('/directory/users/:userId/activation', async (req, res) => {
+  router.post('/activation', async (req, res) => {
     const user = req.subject!;
     const active = checkbox(req.body?.is_active, !user.isActive);
     try {

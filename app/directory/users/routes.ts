@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
+import type { Config } from '../../config.js';
 import { wantsJson } from '../../http/accepts.js';
 import { closeModal, wantsFragment } from '../../http/htmx.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
@@ -7,9 +8,18 @@ import { toast } from '../../http/toast.js';
 import { domId } from '../../http/view-helpers.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
 import { filterQuery, folderTree, parseFilter, searchUsers, sortParam, SORTS } from './list.js';
-import { recentEvents } from '../../events/events.js';
 import { actorOf } from '../../http/guard.js';
+import { exportRoutes } from './export.js';
+import { activationRoutes, deleteUsersRoute } from './lifecycle.js';
+import { recoveryRoutes } from './recovery.js';
 import { loadSubject } from './request.js';
+import { authenticatorsTab } from './tabs/authenticators.js';
+import { consentsTab } from './tabs/consents.js';
+import { eventsTab } from './tabs/events.js';
+import { groupsTab } from './tabs/groups.js';
+import { sessionsTab } from './tabs/sessions.js';
+import { tokensTab } from './tabs/tokens.js';
+import { recentEvents } from '../../events/events.js';
 import { renderTab } from './tabs/tabs.js';
 import { pathProblem } from './rules.js';
 import { createUser, updateUser, usernameTaken, USERNAME_TAKEN, type SaveResult, type User } from './users.js';
@@ -36,24 +46,39 @@ function showForm(req: Request, res: Response, locals: { user?: User; values: Us
   return res.dialog(view, status);
 }
 
-export function userRoutes(db: Knex): Router {
+/**
+ * The URL space /directory/users. The collection's fixed names (new, delete, export.csv, …) come
+ * first, so that none of them is read as a user id; then `:userId` loads the user once for every
+ * route about one user: its page and form, its tabs, activation and recovery.
+ */
+export function userRoutes(config: Config, db: Knex): Router {
+  const users = Router();
+  const recovery = recoveryRoutes(config, db);
+  users.use(listRoutes(db), exportRoutes(db), deleteUsersRoute(config, db), recovery.byId);
+  users.param('userId', loadSubject(db));
+  users.use('/:userId', userPageRoutes(db), activationRoutes(db), recovery.member,
+    sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
+  return users;
+}
+
+/**
+ * Every field's message at once: the database's refusal when saving failed, or — when other fields
+ * kept the form from being saved at all — a look-up, so a taken username is not news on the next try.
+ */
+async function allErrors(db: Knex, form: { values: UserFormValues; errors: UserFormErrors }, saved?: SaveResult, exceptId?: number) {
+  if (saved && !saved.ok) return { ...form.errors, [saved.field]: saved.message };
+  if (!form.errors.username && await usernameTaken(db, form.values.username.trim(), exceptId)) {
+    return { ...form.errors, username: USERNAME_TAKEN };
+  }
+  return form.errors;
+}
+
+/** The list, and the form that creates a user. */
+function listRoutes(db: Knex): Router {
   const router = Router();
 
-  /**
-   * Every field's message at once: the database's refusal when saving failed, or — when other fields
-   * kept the form from being saved at all — a look-up, so a taken username is not news on the next try.
-   */
-  async function allErrors(form: { values: UserFormValues; errors: UserFormErrors }, saved?: SaveResult, exceptId?: number) {
-    if (saved && !saved.ok) return { ...form.errors, [saved.field]: saved.message };
-    if (!form.errors.username && await usernameTaken(db, form.values.username.trim(), exceptId)) {
-      return { ...form.errors, username: USERNAME_TAKEN };
-    }
-    return form.errors;
-  }
+  router.get('/', async (req, res) => {
 
-  router.param('userId', loadSubject(db));
-
-  router.get('/directory/users', async (req, res) => {
     const filter = parseFilter(req.query);
     const [page, folders] = await Promise.all([searchUsers(db, filter), folderTree(db)]);
     const locals = { title: 'Users', nav: 'users', filter, page, folders, sorts: SORTS, filterQuery, sortParam };
@@ -61,16 +86,16 @@ export function userRoutes(db: Knex): Router {
     await res.page('directory/users/index', locals);
   });
 
-  router.get('/directory/users/new', async (req, res) => {
+  router.get('/new', async (req, res) => {
     const path = typeof req.query.path === 'string' && !pathProblem(req.query.path) ? req.query.path : NEW_USER_VALUES.path;
     await showForm(req, res, { values: { ...NEW_USER_VALUES, path }, errors: {} });
   });
 
-  router.post('/directory/users', async (req, res) => {
+  router.post('/', async (req, res) => {
     const form = readUserForm(req.body);
     const saved = form.fields && await createUser(db, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
-      return showForm(req, res, { values: form.values, errors: await allErrors(form, saved) }, 422);
+      return showForm(req, res, { values: form.values, errors: await allErrors(db, form, saved) }, 422);
     }
     const { user } = saved;
     if (req.apiToken) {
@@ -85,16 +110,23 @@ export function userRoutes(db: Knex): Router {
     res.redirect(303, `/directory/users${filterQuery(parseFilter({}), { path: user.path })}`);
   });
 
-  router.get('/directory/users/:userId', async (req, res) => {
+  return router;
+}
+
+/** One user's page (the Overview tab), and the form that edits them. */
+function userPageRoutes(db: Knex): Router {
+  const router = Router();
+
+  router.get('/', async (req, res) => {
     const user = req.subject!;
     await renderTab(req, res, 'overview', { attributes: attributesText(user.attributes), recentEvents: await recentEvents(db, user.id) });
   });
 
-  router.get('/directory/users/:userId/edit', async (req, res) => {
+  router.get('/edit', async (req, res) => {
     await showForm(req, res, { user: req.subject, values: valuesOf(req.subject!), errors: {}, from: openedFrom(req) });
   });
 
-  router.post('/directory/users/:userId', async (req, res) => {
+  router.post('/', async (req, res) => {
     const before = req.subject!;
     const form = readUserForm(req.body, valuesOf(before));
     if (form.fields && before.id === req.user!.id && !form.fields.isActive) {
@@ -103,7 +135,7 @@ export function userRoutes(db: Knex): Router {
     }
     const saved = form.fields && await updateUser(db, before, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
-      return showForm(req, res, { user: before, values: form.values, errors: await allErrors(form, saved, before.id), from: postedFrom(req) }, 422);
+      return showForm(req, res, { user: before, values: form.values, errors: await allErrors(db, form, saved, before.id), from: postedFrom(req) }, 422);
     }
     const { user, changed } = saved;
     toast(req, changed.length ? `User ${user.username} updated.` : `No changes to ${user.username}.`, { kind: changed.length ? 'success' : 'info' });

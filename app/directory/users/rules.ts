@@ -1,18 +1,10 @@
 /** Rules for user fields that hold everywhere a user is written (forms, bootstrap, seeds). */
-import { nameProblem } from '../names.js';
+import { nameProblem } from '../../identity/names.js';
 
-export const USERNAME_MAX = 150;
 export const PATH_MAX = 200;
 export const DEFAULT_PATH = 'users';
 export const USER_TYPES = ['internal', 'external', 'service_account'] as const;
 export type UserType = (typeof USER_TYPES)[number];
-
-// C0, DEL and C1 control characters.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-
-export function hasControlChars(text: string): boolean {
-  return CONTROL_CHARS.test(text);
-}
 
 /** Why a folder path is not acceptable, or undefined when it is. */
 export function pathProblem(path: string): string | undefined {

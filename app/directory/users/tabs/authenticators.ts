@@ -5,19 +5,17 @@ import { bulkRoute } from '../../../http/bulk.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { deleteSelected } from '../../../db.js';
 import { listAuthenticators, TYPE_NAMES } from '../../../mfa/authenticators.js';
-import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 /** The MFA authenticators tab: a user who lost a device gets it removed and enrols again. */
 export function authenticatorsTab(db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
 
-  router.get('/directory/users/:userId/authenticators', async (req, res) => {
+  router.get('/authenticators', async (req, res) => {
     await renderTab(req, res, 'authenticators', { authenticators: await listAuthenticators(db, req.subject!.id), typeNames: TYPE_NAMES });
   });
 
-  bulkRoute(router, '/directory/users/:userId/authenticators/delete', {
+  bulkRoute(router, '/authenticators/delete', {
     verb: 'Delete',
     noun: ['authenticator', 'authenticators'],
     changedEvent: 'tab-changed',

@@ -4,19 +4,17 @@ import { recordEvent } from '../../../events/events.js';
 import { bulkRoute } from '../../../http/bulk.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { deleteConsents, listConsents } from '../../../oauth/grants.js';
-import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 /** The Explicit consent tab: what the user allowed which application; deleting makes it ask again. */
 export function consentsTab(db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
 
-  router.get('/directory/users/:userId/consents', async (req, res) => {
+  router.get('/consents', async (req, res) => {
     await renderTab(req, res, 'consents', { consents: await listConsents(db, req.subject!.id) });
   });
 
-  bulkRoute(router, '/directory/users/:userId/consents/delete', {
+  bulkRoute(router, '/consents/delete', {
     verb: 'Delete',
     noun: ['consent', 'consents'],
     changedEvent: 'tab-changed',

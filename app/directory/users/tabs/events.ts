@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { EVENT_ACTIONS, searchEvents, type Event, type EventAction, type EventFilter } from '../../../events/events.js';
-import { loadSubject } from '../request.js';
 import { renderTab } from './tabs.js';
 
 const DAY_MS = 86_400_000;
@@ -26,8 +25,7 @@ function encodeCursor(event: Event, direction: 'a' | 'b'): string {
 /** The User events tab: the user's events, newest first, filtered by action and days (UTC). */
 export function eventsTab(db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
-  router.get('/directory/users/:userId/events', async (req, res) => {
+  router.get('/events', async (req, res) => {
     const text = (key: string) => (typeof req.query[key] === 'string' ? (req.query[key] as string).trim() : '');
     const values = { action: text('action'), from: text('from'), to: text('to') };
     const errors: Record<string, string> = {};

@@ -6,22 +6,20 @@ import { wantsFragment } from '../../../http/htmx.js';
 import { toast } from '../../../http/toast.js';
 import { text } from '../../form-fields.js';
 import { actorOf } from '../../../http/guard.js';
-import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 /** The Groups tab: the user's memberships; add one by name, remove selected ones. */
 export function groupsTab(db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
 
   async function show(req: Request, res: Response, form: { value: string; error?: string } = { value: '' }, status = 200) {
     const [groups, choices] = await Promise.all([groupsOfUser(db, req.subject!.id), groupChoices(db)]);
     await renderTab(req, res, 'groups', { groups, choices, form }, status);
   }
 
-  router.get('/directory/users/:userId/groups', (req, res) => show(req, res));
+  router.get('/groups', (req, res) => show(req, res));
 
-  router.post('/directory/users/:userId/groups', async (req, res) => {
+  router.post('/groups', async (req, res) => {
     const user = req.subject!;
     const wanted = text(req.body?.group).trim();
     const group = wanted ? await findGroupByNameOrId(db, wanted) : undefined;
@@ -35,7 +33,7 @@ export function groupsTab(db: Knex): Router {
     res.redirect(303, tabUrl(user, 'groups'));
   });
 
-  bulkRoute(router, '/directory/users/:userId/groups/remove', {
+  bulkRoute(router, '/groups/remove', {
     verb: 'Remove',
     noun: ['membership', 'memberships'],
     changedEvent: 'tab-changed',

@@ -6,7 +6,6 @@ import { bulkRoute, type BulkItem } from '../../../http/bulk.js';
 import { parseIds } from '../../../http/params.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { listSessions } from '../../../identity/sessions.js';
-import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 const PAGE = 50;
@@ -14,9 +13,8 @@ const PAGE = 50;
 /** The Sessions tab: the user's active sessions; deleting them ends them at their next request. */
 export function sessionsTab(db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
 
-  router.get('/directory/users/:userId/sessions', async (req, res) => {
+  router.get('/sessions', async (req, res) => {
     const match = /^(\d{1,15})-(\d{1,12})$/.exec(String(req.query.page ?? ''));
     const after = match ? { lastUsed: new Date(Number(match[1])), id: Number(match[2]) } : undefined;
     const rows = await listSessions(db, req.subject!.id, req.sessionID, { after, limit: PAGE + 1 });
@@ -26,7 +24,7 @@ export function sessionsTab(db: Knex): Router {
     await renderTab(req, res, 'sessions', { sessions, next, paged: Boolean(after) });
   });
 
-  bulkRoute(router, '/directory/users/:userId/sessions/delete', {
+  bulkRoute(router, '/sessions/delete', {
     verb: 'Delete',
     noun: ['session', 'sessions'],
     changedEvent: 'tab-changed',

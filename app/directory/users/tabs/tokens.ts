@@ -4,19 +4,17 @@ import { recordEvent } from '../../../events/events.js';
 import { bulkRoute } from '../../../http/bulk.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { deleteRefreshTokens, listRefreshTokens } from '../../../oauth/grants.js';
-import { loadSubject } from '../request.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 /** The OAuth refresh tokens tab; deleted tokens are refused at the token endpoint. */
 export function tokensTab(db: Knex): Router {
   const router = Router();
-  router.param('userId', loadSubject(db));
 
-  router.get('/directory/users/:userId/tokens', async (req, res) => {
+  router.get('/tokens', async (req, res) => {
     await renderTab(req, res, 'tokens', { tokens: await listRefreshTokens(db, req.subject!.id) });
   });
 
-  bulkRoute(router, '/directory/users/:userId/tokens/delete', {
+  bulkRoute(router, '/tokens/delete', {
     verb: 'Delete',
     noun: ['refresh token', 'refresh tokens'],
     changedEvent: 'tab-changed',

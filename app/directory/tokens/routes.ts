@@ -1,9 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { actorOf } from '../http/guard.js';
-import { text } from '../directory/form-fields.js';
-import { bulkRoute, type BulkAction } from '../http/bulk.js';
-import { formatDateTime } from '../http/view-helpers.js';
+import { actorOf } from '../../http/guard.js';
+import { text } from '../form-fields.js';
+import { bulkRoute, type BulkAction } from '../../http/bulk.js';
+import { formatDateTime } from '../../http/view-helpers.js';
 import { createToken, deleteTokens, listTokens, revokeTokens } from './tokens.js';
 
 const LIFETIMES: [string, number | null][] = [['30 days', 30], ['90 days', 90], ['1 year', 365], ['Never', null]];
@@ -17,7 +17,7 @@ export function tokenRoutes(db: Knex): Router {
 
   function form(req: Request, res: Response, values: Values, errors: Partial<Record<keyof Values, string>>, status = 200) {
     const locals = {
-      title: 'Create API token', nav: 'tokens', content: '../tokens/_form', values, errors, lifetimes: LIFETIMES,
+      title: 'Create API token', nav: 'tokens', content: '../directory/tokens/_form', values, errors, lifetimes: LIFETIMES,
       crumbs: [{ href: '/directory/tokens', text: 'Tokens' }],
     };
     return res.dialog(locals, status);
@@ -37,17 +37,17 @@ export function tokenRoutes(db: Knex): Router {
       return done ? `${done === 1 ? 'Token' : `${done} tokens`} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.` : null;
     },
   });
-  bulkRoute(router, '/directory/tokens/revoke', action('Revoke', (ids) => revokeTokens(db, ids)));
-  bulkRoute(router, '/directory/tokens/delete', action('Delete', (ids) => deleteTokens(db, ids)));
+  bulkRoute(router, '/revoke', action('Revoke', (ids) => revokeTokens(db, ids)));
+  bulkRoute(router, '/delete', action('Delete', (ids) => deleteTokens(db, ids)));
 
-  router.get('/directory/tokens', async (_req, res) => {
-    await res.page('tokens/index', { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) });
+  router.get('/', async (_req, res) => {
+    await res.page('directory/tokens/index', { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) });
   });
 
-  router.get('/directory/tokens/new', (req, res) =>
+  router.get('/new', (req, res) =>
     form(req, res, { identifier: '', description: '', owner: req.user!.username, expires_in: '90' }, {}));
 
-  router.post('/directory/tokens', async (req, res) => {
+  router.post('/', async (req, res) => {
     const values: Values = {
       identifier: text(req.body?.identifier).trim(), description: text(req.body?.description).trim(),
       owner: text(req.body?.owner).trim() || req.user!.username, expires_in: text(req.body?.expires_in) || '90',
@@ -66,7 +66,7 @@ export function tokenRoutes(db: Knex): Router {
     }, actorOf(req));
     if (!result.ok) return form(req, res, values, { [result.field]: result.message }, 422);
     res.set('Cache-Control', 'no-store').set('HX-Trigger', 'tokens-changed').status(201);
-    const locals = { title: `Token ${result.token.identifier}`, nav: 'tokens', content: '../tokens/_key', token: result.token, key: result.key, crumbs: [{ href: '/directory/tokens', text: 'Tokens' }] };
+    const locals = { title: `Token ${result.token.identifier}`, nav: 'tokens', content: '../directory/tokens/_key', token: result.token, key: result.key, crumbs: [{ href: '/directory/tokens', text: 'Tokens' }] };
     return res.dialog(locals, 201);
   });
 

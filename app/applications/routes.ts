@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { actorOf } from '../http/guard.js';
 import { text } from '../directory/form-fields.js';
-import { validName } from '../directory/names.js';
+import { validName } from '../identity/names.js';
 import { bulkRoute } from '../http/bulk.js';
 import { HttpError } from '../errors.js';
 import { parseId } from '../http/params.js';
@@ -13,8 +13,8 @@ import { toast } from '../http/toast.js';
 import {
   CONSENT_MODES, createApplication, deleteApplications, findApplication, listApplications, rotateSecret, updateApplication,
   type Application, type ApplicationFields, type ConsentMode,
-} from './applications.js';
-import { OAUTH_PATH } from './provider.js';
+} from '../oauth/applications.js';
+import { OAUTH_PATH } from '../oauth/provider.js';
 
 type ClientApplication = Application;
 
@@ -91,7 +91,7 @@ export function applicationRoutes(config: Config, db: Knex): Router {
     return view(req, res, `Client secret of ${application.name}`, '../applications/_secret', { application, secret }, status);
   }
 
-  bulkRoute(router, '/applications/delete', {
+  bulkRoute(router, '/delete', {
     verb: 'Delete',
     noun: ['application', 'applications'],
     changedEvent: 'applications-changed',
@@ -116,13 +116,13 @@ export function applicationRoutes(config: Config, db: Knex): Router {
     next();
   });
 
-  router.get('/applications', async (_req, res) => {
+  router.get('/', async (_req, res) => {
     await res.page('applications/index', { title: 'Applications', nav: 'applications', applications: await listApplications(db), modes: CONSENT_MODES, issuer });
   });
 
-  router.get('/applications/new', (req, res) => view(req, res, 'Create application', '../applications/_form', { values: EMPTY, errors: {}, action: '/applications' }));
+  router.get('/new', (req, res) => view(req, res, 'Create application', '../applications/_form', { values: EMPTY, errors: {}, action: '/applications' }));
 
-  router.post('/applications', async (req, res) => {
+  router.post('/', async (req, res) => {
     const form = readForm(req.body, EMPTY);
     const saved = form.fields && await createApplication(db, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
@@ -133,14 +133,14 @@ export function applicationRoutes(config: Config, db: Knex): Router {
     return showSecret(req, res, saved.application, saved.secret!, 201);
   });
 
-  router.get('/applications/:appId', async (req, res) => {
+  router.get('/:appId', async (req, res) => {
     await res.page('applications/show', { title: req.client!.name, nav: 'applications', application: req.client, modes: CONSENT_MODES, issuer });
   });
 
-  router.get('/applications/:appId/edit', (req, res) =>
+  router.get('/:appId/edit', (req, res) =>
     view(req, res, `Edit ${req.client!.name}`, '../applications/_form', { application: req.client, values: valuesOf(req.client!), errors: {}, action: `/applications/${req.client!.id}` }));
 
-  router.post('/applications/:appId', async (req, res) => {
+  router.post('/:appId', async (req, res) => {
     const before = req.client!;
     const form = readForm(req.body, valuesOf(before));
     const saved = form.fields && await updateApplication(db, before, form.fields, actorOf(req));
@@ -153,7 +153,7 @@ export function applicationRoutes(config: Config, db: Knex): Router {
     res.redirect(303, `/applications/${before.id}`);
   });
 
-  router.post('/applications/:appId/secret', async (req, res) => {
+  router.post('/:appId/secret', async (req, res) => {
     const secret = await rotateSecret(db, req.client!, actorOf(req));
     return showSecret(req, res, req.client!, secret);
   });

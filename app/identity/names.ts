@@ -1,5 +1,14 @@
 import type { CustomHelpers } from 'joi';
 
+export const USERNAME_MAX = 150;
+
+// C0, DEL and C1 control characters.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function hasControlChars(text: string): boolean {
+  return CONTROL_CHARS.test(text);
+}
+
 /**
  * The one rule for every name an administrator gives: usernames, folders, group and application
  * names. A name must read as what it is, the same on both databases:

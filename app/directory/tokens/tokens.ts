@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiTokenRow, Db } from '../db.js';
-import { isUniqueViolation, toDate } from '../db.js';
-import { recordEvent } from '../events/events.js';
-import type { Actor } from '../events/events.js';
+import type { ApiTokenRow, Db } from '../../db.js';
+import { isUniqueViolation, toDate } from '../../db.js';
+import { recordEvent } from '../../events/events.js';
+import type { Actor } from '../../events/events.js';
 
 export interface ApiToken {
   id: number;

@@ -1,14 +1,14 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
-import { passwordProblem } from '../auth/passwords.js';
-import type { Config } from '../config.js';
-import { loadSubject } from '../directory/users/request.js';
-import { wantsFragment } from '../http/htmx.js';
-import { openedFrom, postedFrom } from '../http/return-to.js';
-import { toast } from '../http/toast.js';
-import { formatDateTime } from '../http/view-helpers.js';
-import { recoveryActions } from './actions.js';
-import { tokenExists } from './tokens.js';
+import { passwordProblem } from '../../auth/passwords.js';
+import type { Config } from '../../config.js';
+import { wantsFragment } from '../../http/htmx.js';
+import { openedFrom, postedFrom } from '../../http/return-to.js';
+import { toast } from '../../http/toast.js';
+import { formatDateTime } from '../../http/view-helpers.js';
+import { recoveryActions } from '../../recovery/actions.js';
+import { tokenExists } from '../../recovery/tokens.js';
+import { loadSubject } from './request.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -40,11 +40,15 @@ function done(req: Request, res: Response, status = 200) {
   res.redirect(303, postedFrom(req) ?? `/directory/users/${req.subject!.id}`);
 }
 
-/** The administrator's recovery actions: copy a link, e-mail a link, set a password. */
-export function recoveryAdminRoutes(config: Config, db: Knex): Router {
-  const router = Router();
-  const subject = loadSubject(db);
-  router.param('userId', subject);
+/**
+ * The administrator's recovery actions on one user: copy a link, e-mail a link, set a password.
+ * `member` answers under /directory/users/:userId; `byId` answers /directory/users/recovery-link and
+ * /directory/users/recovery-email, with the user as the field `id`: the list's fifty rows then each
+ * carry a button with only an id, not a URL of its own.
+ */
+export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId: Router } {
+  const member = Router();
+  const byId = Router();
   const actions = recoveryActions(config, db);
 
   const showLink = (req: Request, res: Response, locals: { link?: string; expires?: Date; ttl: number; replaced?: boolean; from?: string }) => {
@@ -65,7 +69,7 @@ export function recoveryAdminRoutes(config: Config, db: Knex): Router {
     res.redirect(303, `/directory/users/${user.id}/recovery-link${from ? `?from=${encodeURIComponent(from)}` : ''}`);
   };
 
-  router.get('/directory/users/:userId/recovery-link', async (req, res) => {
+  member.get('/recovery-link', async (req, res) => {
     const made = req.session.recoveryLink;
     const mine = made?.userId === req.subject!.id ? made : undefined;
     if (mine) delete req.session.recoveryLink;
@@ -89,18 +93,17 @@ export function recoveryAdminRoutes(config: Config, db: Knex): Router {
     return done(req, res);
   };
 
-  // Each action at the user's URL, and at one URL that takes the user as the field `id`: the list's
-  // fifty rows then each carry a button with only an id, not a URL of its own (page size, #9).
+  const subject = loadSubject(db);
   const userFromBody = (req: Request, res: Response, next: NextFunction) => subject(req, res, next, String(req.body?.id ?? ''));
   for (const [action, handler] of [['recovery-link', copyLink], ['recovery-email', emailLink]] as const) {
-    router.post(`/directory/users/:userId/${action}`, handler);
-    router.post(`/directory/users/${action}`, userFromBody, handler);
+    member.post(`/${action}`, handler);
+    byId.post(`/${action}`, userFromBody, handler);
   }
 
-  router.get('/directory/users/:userId/password', (req, res) =>
+  member.get('/password', (req, res) =>
     show(req, res, { title: `Set the password of ${req.subject!.username}`, content: '../recovery/_set-password', errors: {} }));
 
-  router.post('/directory/users/:userId/password', async (req, res) => {
+  member.post('/password', async (req, res) => {
     const user = req.subject!;
     const password = String(req.body?.password ?? '');
     const errors: Record<string, string> = {};
@@ -116,5 +119,5 @@ export function recoveryAdminRoutes(config: Config, db: Knex): Router {
     res.redirect(303, `/directory/users/${user.id}`);
   });
 
-  return router;
+  return { member, byId };
 }
