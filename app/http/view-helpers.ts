@@ -1,7 +1,7 @@
 /** Small formatting helpers every view can use (registered on app.locals). */
 
-// Month names as en-GB writes them ("Sept"); asked of Intl once, as Intl's format costs ~4 µs a call
-// and a list page formats a hundred dates.
+// Month names as en-GB writes them ("Sept"); asked of Intl once, as Intl's formatter is slow per
+// call and a list page formats a hundred dates.
 const MONTHS = Array.from({ length: 12 }, (_, m) => new Intl.DateTimeFormat('en-GB', { month: 'short', timeZone: 'UTC' }).format(Date.UTC(2000, m, 1)));
 const twoDigits = (n: number) => (n < 10 ? `0${n}` : String(n));
 

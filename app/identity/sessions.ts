@@ -42,7 +42,7 @@ export async function listSessions(db: Knex, userId: number, currentSid?: string
     .orderBy([{ column: 'last_used', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(ids ? ids.length : limit)
     .select('id', 'sid', 'last_ip', 'last_user_agent', 'created', 'last_used', 'expires');
-  // Parsing a user agent takes ~0.1 ms and a user's sessions mostly share a few: once per string.
+  // Parsing a user agent is slow and a user's sessions mostly share a few: once per string.
   const devices = new Map<string | null, string>();
   const device = (agent: string | null) => devices.get(agent) ?? devices.set(agent, describeAgent(agent)).get(agent)!;
   return rows.map((row: { id: number; sid: string; last_ip: string | null; last_user_agent: string | null; created: Date; last_used: Date; expires: Date }) => ({

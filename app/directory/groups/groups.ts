@@ -40,8 +40,8 @@ function toGroup(row: GroupRow & { members?: number | string }): Group {
 const memberCount = '(select count(*) from group_memberships gm where gm.group_id = `groups`.id) as members';
 
 /**
- * Member counts for pages that list groups. Counting a group reads one index entry per member: 50
- * groups of 10,000 members cost ~70 ms at a million memberships. Counts are kept per process for
+ * Member counts for pages that list groups. Counting a group reads one index entry per member, so a
+ * page of big groups is slow to count on every view. Counts are kept per process for
  * 30 s, and dropped at once when memberships change through this process; a change made through
  * another process shows within 30 s. A group's own page counts live.
  */
