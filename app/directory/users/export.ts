@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { toDate } from '../../db.js';
-import { exportRows, parseFilter } from './list.js';
+import { exportRows } from './list.js';
+import { parseFilter } from './list-url.js';
 
 const COLUMNS = ['id', 'uuid', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'date_joined'] as const;
 

@@ -1,0 +1,105 @@
+import { entryOf } from '../../http/params.js';
+
+export const PAGE_SIZE = 50;
+
+export const SORTS = {
+  username: { column: 'username', label: 'Username' },
+  name: { column: 'name', label: 'Name' },
+  last_login: { column: 'last_login', label: 'Last login' },
+  is_active: { column: 'is_active', label: 'Active' },
+} as const;
+export type SortKey = keyof typeof SORTS;
+/**
+ * A search without a chosen sort lists its matches by how they match: users whose username starts
+ * with the text (by username), then those whose name does (by name), then by e-mail (by e-mail).
+ * Each part is read in the order of its own index, so a common beginning costs no more than a rare one.
+ */
+export type Order = SortKey | 'match';
+/** The searched columns, in the order of the parts of the match order. */
+export const SEARCHED = ['username', 'name', 'email'] as const;
+
+/** What the list shows; every field lives in the URL. */
+export interface ListFilter {
+  path: string;
+  q: string;
+  showInactive: boolean;
+  sort: Order;
+  descending: boolean;
+  page: Cursor | null;
+}
+
+/**
+ * A keyset position: the sort value and username of a row, and which way to read from it. In the
+ * match order, `segment` says which part (username, name, e-mail) the row came from and `value`
+ * is that column's value.
+ */
+export interface Cursor {
+  value: string | number | null;
+  username: string;
+  direction: 'after' | 'before';
+  segment?: number;
+}
+
+export function parseFilter(query: Record<string, unknown>): ListFilter {
+  const text = (key: string) => (typeof query[key] === 'string' ? (query[key] as string).trim() : '');
+  const sortParam = text('sort');
+  const descending = sortParam.startsWith('-');
+  const sortName = descending ? sortParam.slice(1) : sortParam;
+  // Names are stored in NFC (directory/names.ts): a decomposed "é" in the URL means the same.
+  const q = text('q').normalize('NFC').slice(0, 150);
+  const chosen = entryOf(SORTS, sortName) !== undefined;
+  return {
+    path: text('path').normalize('NFC').replace(/^\/+|\/+$/g, ''),
+    q,
+    showInactive: text('active') === 'all',
+    sort: chosen ? (sortName as SortKey) : q ? 'match' : 'username',
+    descending: chosen && descending,
+    page: decodeCursor(text('page')),
+  };
+}
+
+/**
+ * The `sort` URL parameter: empty for the default order (username ascending, or the match order of
+ * a search), `-name` for descending.
+ */
+export function sortParam(filter: Pick<ListFilter, 'sort' | 'descending' | 'q'>): string {
+  if (filter.sort === 'match' || (filter.sort === 'username' && !filter.descending && !filter.q)) return '';
+  return `${filter.descending ? '-' : ''}${filter.sort}`;
+}
+
+/** The query string for a filter, with changes; empty values are left out to keep URLs short. */
+export function filterQuery(filter: ListFilter, change: Partial<Record<'path' | 'q' | 'active' | 'sort' | 'page', string>> = {}): string {
+  const params = new URLSearchParams();
+  const values: Record<string, string> = {
+    path: filter.path,
+    q: filter.q,
+    active: filter.showInactive ? 'all' : '',
+    sort: sortParam(filter),
+    page: '',
+    ...change,
+  };
+  for (const [key, value] of Object.entries(values)) if (value) params.set(key, value);
+  const query = params.toString();
+  return query ? `?${query}` : '';
+}
+
+/** The `page` URL parameter for a keyset position. */
+export function encodeCursor(cursor: Cursor): string {
+  const fields = [cursor.direction === 'after' ? 'a' : 'b', cursor.value, cursor.username];
+  if (cursor.segment !== undefined) fields.push(cursor.segment);
+  return Buffer.from(JSON.stringify(fields)).toString('base64url');
+}
+
+/** The keyset position of a `page` URL parameter, or null (the first page) for anything else. */
+export function decodeCursor(token: string): Cursor | null {
+  if (!token) return null;
+  try {
+    const [direction, value, username, segment] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if ((direction !== 'a' && direction !== 'b') || typeof username !== 'string') return null;
+    if (value !== null && typeof value !== 'string' && typeof value !== 'number') return null;
+    if (segment !== undefined && !(Number.isInteger(segment) && segment >= 0 && segment < SEARCHED.length)) return null;
+    return { direction: direction === 'a' ? 'after' : 'before', value, username, ...(segment === undefined ? {} : { segment }) };
+  } catch {
+    return null;
+  }
+}
