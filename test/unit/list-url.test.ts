@@ -31,6 +31,16 @@ describe('list URL: filter and query string', () => {
     }
   });
 
+  it('cuts a long search between characters, never inside one, and its links search for the same text', () => {
+    for (const q of ['a'.repeat(149) + '😀', '😀'.repeat(80), 'é'.repeat(200)]) {
+      const filter = parseFilter({ q });
+      expect(filter.q.length, q).to.be.at.most(150);
+      expect(filter.q, q).not.to.match(/\p{Cs}/u); // no half of a character
+      expect(q.startsWith(filter.q), q).to.equal(true);
+      expect(parseFilter(followed(filterQuery(filter))).q, q).to.equal(filter.q);
+    }
+  });
+
   it('round-trips a page position through the query string of a link', () => {
     const filter = parseFilter({ q: 'an', sort: '-name' });
     const page: Cursor = { value: 'Ana Lima', username: 'ana', direction: 'before' };

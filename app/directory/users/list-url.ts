@@ -40,13 +40,25 @@ export interface Cursor {
   segment?: number;
 }
 
+/** The longest search kept, in UTF-16 units. */
+const SEARCH_MAX = 150;
+
+/**
+ * The text cut to at most `max` UTF-16 units, and never between the two halves of a character
+ * such as an emoji: half of one is not text, and the links of the page would search for U+FFFD.
+ */
+function cut(text: string, max: number): string {
+  const head = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
+}
+
 export function parseFilter(query: Record<string, unknown>): ListFilter {
   const text = (key: string) => (typeof query[key] === 'string' ? (query[key] as string).trim() : '');
   const sortParam = text('sort');
   const descending = sortParam.startsWith('-');
   const sortName = descending ? sortParam.slice(1) : sortParam;
   // Names are stored in NFC (directory/names.ts): a decomposed "é" in the URL means the same.
-  const q = text('q').normalize('NFC').slice(0, 150);
+  const q = cut(text('q').normalize('NFC'), SEARCH_MAX);
   const chosen = entryOf(SORTS, sortName) !== undefined;
   return {
     path: text('path').normalize('NFC').replace(/^\/+|\/+$/g, ''),
