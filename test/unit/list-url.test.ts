@@ -106,6 +106,32 @@ describe('list URL: hostile input', () => {
     expectFirstPage({ page: `${valid}${valid}`, sort: 'name' }, 'doubled');
   });
 
+  it('reads a token with control, bidi, space or other characters inside it as the first page', () => {
+    for (const inserted of ['\u0000', '\u0007', '\n', '\t', '\u202e', '\u2066', '\u200b', ' ', '=', '+', '/', '.', '%20', 'é', '😀']) {
+      for (const at of [1, 5, valid.length - 1]) {
+        const page = valid.slice(0, at) + inserted + valid.slice(at);
+        expectFirstPage({ page, sort: 'name' }, `${JSON.stringify(inserted)} at ${at}`);
+      }
+    }
+  });
+
+  it('reads base64 of JSON that is not a cursor as the first page', () => {
+    const jsons = [
+      'null', 'true', '5', '1e400', '"abc"', '"ab"', '{}', '[]', '{"0":"a","1":"v","2":"u"}', '{"__proto__":["a","v","u"]}',
+      '{"constructor":{"prototype":{"x":1}}}', '["x","v","u"]', '["A","v","u"]', '["after","v","u"]', '["a","v"]', '["a"]',
+      '["a","v","u",0,"extra"]', '["a",["v"],"u"]', '["a",{},"u"]', '["a",true,"u"]', '["a","v",5]', '["a","v",null]',
+      '["a","v",["u"]]', '["a","v",{"__proto__":"u"}]', '[["a"],"v","u"]',
+    ];
+    for (const json of jsons) expectFirstPage({ page: token(json), sort: 'name' }, json);
+  });
+
+  it('reads an oversized token as the first page', () => {
+    expectFirstPage({ page: 'A'.repeat(1_000_000) }, 'a megabyte of A');
+    expectFirstPage({ page: token(JSON.stringify(['a', 'x'.repeat(100_000), 'ana'])), sort: 'name' }, 'a huge value');
+    expectFirstPage({ page: token(JSON.stringify(['a', 'Ana', 'x'.repeat(100_000)])), sort: 'name' }, 'a huge username');
+    expectFirstPage({ page: token(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) }, 'deep nesting');
+  });
+
   it('reads prototype names as ordinary text, and never as a sort', () => {
     for (const sort of ['__proto__', 'constructor', '-constructor', 'toString', '-hasOwnProperty', 'valueOf', 'prototype']) {
       expect(parseFilter({ sort }), sort).to.deep.equal(DEFAULT);

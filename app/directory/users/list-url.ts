@@ -102,16 +102,29 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(fields)).toString('base64url');
 }
 
-/** The keyset position of a `page` URL parameter, or null (the first page) for anything else. */
+/**
+ * Longer than any cursor the list writes: a value of at most 255 characters and a username of at most
+ * 150, each character at most six bytes of JSON, in base64.
+ */
+const TOKEN_MAX = 4096;
+
+/**
+ * The keyset position of a `page` URL parameter, or null (the first page) for anything that is not
+ * a token encodeCursor wrote. Buffer's base64 reader skips characters outside the alphabet, so the
+ * token is checked first: a token with a space or a bidi mark in it is not the same position.
+ */
 export function decodeCursor(token: string): Cursor | null {
-  if (!token) return null;
+  if (!token || token.length > TOKEN_MAX || !/^[A-Za-z0-9_-]+$/.test(token)) return null;
+  let fields: unknown;
   try {
-    const [direction, value, username, segment] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if ((direction !== 'a' && direction !== 'b') || typeof username !== 'string') return null;
-    if (value !== null && typeof value !== 'string' && typeof value !== 'number') return null;
-    if (segment !== undefined && !(Number.isInteger(segment) && segment >= 0 && segment < SEARCHED.length)) return null;
-    return { direction: direction === 'a' ? 'after' : 'before', value, username, ...(segment === undefined ? {} : { segment }) };
+    fields = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
     return null;
   }
+  if (!Array.isArray(fields) || fields.length < 3 || fields.length > 4) return null;
+  const [direction, value, username, segment] = fields as unknown[];
+  if ((direction !== 'a' && direction !== 'b') || typeof username !== 'string') return null;
+  if (value !== null && typeof value !== 'string' && typeof value !== 'number') return null;
+  if (segment !== undefined && !(Number.isInteger(segment) && (segment as number) >= 0 && (segment as number) < SEARCHED.length)) return null;
+  return { direction: direction === 'a' ? 'after' : 'before', value, username, ...(segment === undefined ? {} : { segment: segment as number }) };
 }
