@@ -125,6 +125,25 @@ describe('list URL: hostile input', () => {
     for (const json of jsons) expectFirstPage({ page: token(json), sort: 'name' }, json);
   });
 
+  it('reads a cursor whose value cannot come from the sort column as the first page', () => {
+    const cases: [string, string][] = [
+      ['name', '["a",5,"ana"]'], ['name', '["a",1e308,"ana"]'], ['name', '["a",null,"ana"]'],
+      ['username', '["a",5,"ana"]'],
+      ['last_login', '["a","2026-01-01","ana"]'], ['last_login', '["a",1e308,"ana"]'], ['-last_login', '["b",-1e20,"ana"]'],
+      ['last_login', '["a",1e400,"ana"]'], ['last_login', '["a",1.5,"ana"]'], ['last_login', '["a",8640000000000001,"ana"]'],
+      ['is_active', '["a","zz","ana"]'], ['is_active', '["a",2,"ana"]'], ['is_active', '["a",-1,"ana"]'], ['is_active', '["a",null,"ana"]'],
+      ['name', '["a","Ana","ana",1]'], ['', '["a","ana","ana",0]'],
+    ];
+    for (const [sort, json] of cases) expectFirstPage({ sort, page: token(json) }, `${sort} ${json}`);
+  });
+
+  it('reads a match-order cursor without a valid part as the first page', () => {
+    for (const json of ['["a","Ana","ana"]', '["a","Ana","ana",-1]', '["a","Ana","ana",3]', '["a","Ana","ana",1.5]', '["a","Ana","ana","1"]',
+      '["a","Ana","ana",1e400]', '["a","Ana","ana",null]', '["a",5,"ana",1]', '["a",null,"ana",2]']) {
+      expectFirstPage({ q: 'an', page: token(json) }, json);
+    }
+  });
+
   it('reads an oversized token as the first page', () => {
     expectFirstPage({ page: 'A'.repeat(1_000_000) }, 'a megabyte of A');
     expectFirstPage({ page: token(JSON.stringify(['a', 'x'.repeat(100_000), 'ana'])), sort: 'name' }, 'a huge value');

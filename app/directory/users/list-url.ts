@@ -60,13 +60,14 @@ export function parseFilter(query: Record<string, unknown>): ListFilter {
   // Names are stored in NFC (directory/names.ts): a decomposed "é" in the URL means the same.
   const q = cut(text('q').normalize('NFC'), SEARCH_MAX);
   const chosen = entryOf(SORTS, sortName) !== undefined;
+  const sort: Order = chosen ? (sortName as SortKey) : q ? 'match' : 'username';
   return {
     path: text('path').normalize('NFC').replace(/^\/+|\/+$/g, ''),
     q,
     showInactive: text('active') === 'all',
-    sort: chosen ? (sortName as SortKey) : q ? 'match' : 'username',
+    sort,
     descending: chosen && descending,
-    page: decodeCursor(text('page')),
+    page: decodeCursor(text('page'), sort),
   };
 }
 
@@ -109,11 +110,11 @@ export function encodeCursor(cursor: Cursor): string {
 const TOKEN_MAX = 4096;
 
 /**
- * The keyset position of a `page` URL parameter, or null (the first page) for anything that is not
- * a token encodeCursor wrote. Buffer's base64 reader skips characters outside the alphabet, so the
+ * The keyset position of a `page` URL parameter in the given order, or null (the first page) for
+ * anything that is not a token encodeCursor wrote for that order. Buffer's base64 reader skips characters outside the alphabet, so the
  * token is checked first: a token with a space or a bidi mark in it is not the same position.
  */
-export function decodeCursor(token: string): Cursor | null {
+export function decodeCursor(token: string, order: Order): Cursor | null {
   if (!token || token.length > TOKEN_MAX || !/^[A-Za-z0-9_-]+$/.test(token)) return null;
   let fields: unknown;
   try {
@@ -126,5 +127,25 @@ export function decodeCursor(token: string): Cursor | null {
   if ((direction !== 'a' && direction !== 'b') || typeof username !== 'string') return null;
   if (value !== null && typeof value !== 'string' && typeof value !== 'number') return null;
   if (segment !== undefined && !(Number.isInteger(segment) && (segment as number) >= 0 && (segment as number) < SEARCHED.length)) return null;
-  return { direction: direction === 'a' ? 'after' : 'before', value, username, ...(segment === undefined ? {} : { segment: segment as number }) };
+  const cursor: Cursor = { direction: direction === 'a' ? 'after' : 'before', value, username, ...(segment === undefined ? {} : { segment: segment as number }) };
+  return isPositionIn(order, cursor) ? cursor : null;
+}
+
+/** The range of a JavaScript Date, in milliseconds either side of 1970. */
+const DATE_MAX_MS = 8.64e15;
+
+/**
+ * Whether the cursor could have come from a row in this order: a value of the sort column's kind,
+ * and a part of the match order exactly when the order is the match order. Anything else compares
+ * a column with a value of another kind, which the two databases answer differently.
+ */
+function isPositionIn(order: Order, { value, segment }: Cursor): boolean {
+  if ((order === 'match') !== (segment !== undefined)) return false;
+  switch (order) {
+    case 'match':
+    case 'username':
+    case 'name': return typeof value === 'string';
+    case 'last_login': return value === null || (Number.isInteger(value) && Math.abs(value as number) <= DATE_MAX_MS);
+    case 'is_active': return value === 0 || value === 1;
+  }
 }
