@@ -4,7 +4,7 @@ import { isSqlite } from '../../app/db.js';
 import { listSessions } from '../../app/directory/users/tabs/sessions.js';
 import { parseFilter } from '../../app/directory/users/list-url.js';
 import { folderTree } from '../../app/directory/users/folders.js';
-import { searchUsers } from '../../app/directory/users/list.js';
+import { searchUsers } from '../../app/directory/users/list-query.js';
 import { searchEvents } from '../../app/events/events.js';
 import { testApp, type TestApp } from '../support/app.js';
 

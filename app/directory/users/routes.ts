@@ -8,7 +8,7 @@ import { domId } from '../../http/view-helpers.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
 import { filterQuery, parseFilter, sortParam, SORTS } from './list-url.js';
 import { folderTree } from './folders.js';
-import { searchUsers } from './list.js';
+import { searchUsers } from './list-query.js';
 import { recentEvents } from '../../events/events.js';
 import { actorOf, loadSubject } from './request.js';
 import { renderTab } from './tabs/tabs.js';

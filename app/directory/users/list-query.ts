@@ -19,7 +19,7 @@ function prefixSql(column: typeof SEARCHED[number], prefix: string): [string, st
   return [`${column} like ? escape '!'`, [`${prefix.replace(LIKE_SPECIALS, '!$&')}%`]];
 }
 
-function wherePrefix(qb: Knex.QueryBuilder, column: typeof SEARCHED[number], prefix: string): void {
+export function wherePrefix(qb: Knex.QueryBuilder, column: typeof SEARCHED[number], prefix: string): void {
   qb.whereRaw(...prefixSql(column, prefix));
 }
 
@@ -29,7 +29,7 @@ function whereInFolder(qb: Knex.QueryBuilder, path: string): void {
 }
 
 /** What every list query shares: the folder (unless a part applies it), and whether deactivated users show. */
-function whereListed(qb: Knex.QueryBuilder, filter: ListFilter, folder = true): void {
+export function whereListed(qb: Knex.QueryBuilder, filter: ListFilter, folder = true): void {
   if (filter.path && folder) whereInFolder(qb, filter.path);
   if (!filter.showInactive) qb.where('is_active', true);
 }
@@ -240,34 +240,3 @@ async function runLimited<T = ListRow>(db: Db, sql: string, bindings: readonly u
 
 export const SEARCH_TIMEOUT_S = 3;
 const SORT_INDEXES = ['users_username_unique', 'users_active_username', 'users_path_username', 'users_last_login_username'];
-
-const EXPORT_BATCH = 2000;
-
-/**
- * Every user the filter selects, in username order, without holding them all in memory: MySQL
- * streams the result (Knex's .stream()). Knex's SQLite driver reads the whole result before its
- * stream emits a row (835 MB for a million users), so on SQLite the rows come in keyset batches,
- * which also leave the single connection free between batches.
- */
-export async function* exportRows(db: Db, filter: ListFilter): AsyncGenerator<Record<string, unknown>> {
-  if (!isSqlite(db)) {
-    yield* exportQuery(db, filter).stream() as AsyncIterable<Record<string, unknown>>;
-    return;
-  }
-  for (let after: string | null = null; ;) {
-    const query = exportQuery(db, filter).limit(EXPORT_BATCH);
-    if (after !== null) query.where('username', '>', after);
-    const batch: Record<string, unknown>[] = await query;
-    yield* batch;
-    if (batch.length < EXPORT_BATCH) return;
-    after = batch[batch.length - 1].username as string;
-  }
-}
-
-/** Every user the filter selects (no paging); the search is one OR here. */
-function exportQuery(db: Db, filter: ListFilter): Knex.QueryBuilder {
-  const query = db('users').select('id', 'uuid', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'date_joined');
-  whereListed(query, filter);
-  if (filter.q) query.where((w) => { for (const column of SEARCHED) w.orWhere((c) => wherePrefix(c, column, filter.q)); });
-  return query.orderBy('username');
-}
