@@ -123,8 +123,8 @@ async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: n
   const column = SORTS[sort].column;
   const backwards = filter.page?.direction === 'before';
   const order = (filter.descending !== backwards) ? 'desc' : 'asc';
-  const page = (match?: (q: Knex.QueryBuilder) => void, folder = true) => {
-    const query = db('users').select(...LIST_COLUMNS);
+  const page = (match?: (q: Knex.QueryBuilder) => void, folder = true, from: string | Knex.Raw = 'users') => {
+    const query = db.from(from).select(...LIST_COLUMNS);
     whereListed(query, filter, folder);
     if (match) query.where(match);
     if (filter.page) whereBeyond(query, filter, sort, filter.page);
@@ -158,15 +158,14 @@ function mergeParts(db: Db, parts: Knex.SqlNative[], column: string, order: stri
  * make the database walk the sort index past every row that does not match. Unlike the match
  * order, this sorts every match: a common beginning costs more, within the statement time limit.
  */
-async function searchSorted(db: Db, filter: ListFilter, sort: SortKey, page: (match: (q: Knex.QueryBuilder) => void) => Knex.QueryBuilder, pageSize: number, order: string): Promise<ListRow[]> {
+async function searchSorted(db: Db, filter: ListFilter, sort: SortKey, page: (match: (q: Knex.QueryBuilder) => void, folder: boolean, from: string | Knex.Raw) => Knex.QueryBuilder, pageSize: number, order: string): Promise<ListRow[]> {
   const column = SORTS[sort].column;
   const mariaDb = await isMariaDb(db);
   const parts = SEARCHED.map((searched) => {
-    const sql = page((w) => wherePrefix(w, searched, filter.q)).toSQL().toNative();
     // MariaDB would rather walk the sort column's index past every non-matching row than sort the
     // matches of the searched column's index; it is told not to use the sort index for the order.
-    if (!mariaDb || searched === column) return sql;
-    return { ...sql, sql: sql.sql.replace('from `users`', `from \`users\` ignore index for order by (${SORT_INDEXES.join(', ')})`) };
+    const from = mariaDb && searched !== column ? usersWithoutSortOrder(db) : 'users';
+    return page((w) => wherePrefix(w, searched, filter.q), true, from).toSQL().toNative();
   });
   return mergeParts(db, parts, column, order, pageSize, 'union'); // a user may match in two parts
 }
@@ -240,3 +239,8 @@ async function runLimited<T = ListRow>(db: Db, sql: string, bindings: readonly u
 
 export const SEARCH_TIMEOUT_S = 3;
 const SORT_INDEXES = ['users_username_unique', 'users_active_username', 'users_path_username', 'users_last_login_username'];
+
+/** The users table for a FROM clause, with MariaDB's hint not to read the sort indexes for ORDER BY. */
+function usersWithoutSortOrder(db: Db): Knex.Raw {
+  return db.raw(`?? ignore index for order by (${SORT_INDEXES.map(() => '??').join(', ')})`, ['users', ...SORT_INDEXES]);
+}
