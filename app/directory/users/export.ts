@@ -13,8 +13,8 @@ const EXPORT_BATCH = 2000;
 /**
  * Every user the filter selects, in username order, without holding them all in memory: MySQL
  * streams the result (Knex's .stream()). Knex's SQLite driver reads the whole result before its
- * stream emits a row (835 MB for a million users), so on SQLite the rows come in keyset batches,
- * which also leave the single connection free between batches.
+ * stream emits a row, so on SQLite the rows come in keyset batches, which also leave the single
+ * connection free between batches.
  */
 export async function* exportRows(db: Db, filter: ListFilter): AsyncGenerator<Record<string, unknown>> {
   if (!isSqlite(db)) {

@@ -121,12 +121,18 @@ export async function searchUsers(db: Db, filter: ListFilter, pageSize = PAGE_SI
   };
 }
 
+/**
+ * One page's query in the list's order: the listed users that `match` selects, in the filter's
+ * folder unless `folder` is false (a part that picks its own), read from `from` (the users table).
+ */
+type PageQuery = (match?: (q: Knex.QueryBuilder) => void, folder?: boolean, from?: string | Knex.Raw) => Knex.QueryBuilder;
+
 /** A page in a chosen sort order; a search then has to sort all of its matches. */
 async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: number): Promise<ListRow[]> {
   const column = SORTS[sort].column;
   const backwards = filter.page?.direction === 'before';
   const order = (filter.descending !== backwards) ? 'desc' : 'asc';
-  const page = (match?: (q: Knex.QueryBuilder) => void, folder = true, from: string | Knex.Raw = 'users') => {
+  const page: PageQuery = (match, folder = true, from = 'users') => {
     const query = db.from(from).select(...LIST_COLUMNS);
     whereListed(query, filter, folder);
     if (match) query.where(match);
@@ -138,7 +144,7 @@ async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: n
   if (!filter.path) return page();
   // The folder itself and the folders below it, as two parts, each read in order from the index
   // that suits it: with one OR over both, MariaDB walks the username index past every other
-  // folder's users (a small folder: 7 ms instead of 0.8 ms at a million users).
+  // folder's users.
   const path = filter.path;
   const parts = [page((q) => q.where('path', path), false), page((q) => whereBelow(q, path), false)]
     .map((p) => p.toSQL().toNative());
@@ -161,7 +167,7 @@ function mergeParts(db: Db, parts: Knex.SqlNative[], column: string, order: stri
  * make the database walk the sort index past every row that does not match. Unlike the match
  * order, this sorts every match: a common beginning costs more, within the statement time limit.
  */
-async function searchSorted(db: Db, filter: ListFilter, sort: SortKey, page: (match: (q: Knex.QueryBuilder) => void, folder: boolean, from: string | Knex.Raw) => Knex.QueryBuilder, pageSize: number, order: string): Promise<ListRow[]> {
+async function searchSorted(db: Db, filter: ListFilter, sort: SortKey, page: PageQuery, pageSize: number, order: string): Promise<ListRow[]> {
   const column = SORTS[sort].column;
   const mariaDb = await isMariaDb(db);
   const parts = SEARCHED.map((searched) => {
