@@ -104,15 +104,16 @@ export function encodeCursor(cursor: Cursor): string {
 }
 
 /**
- * Longer than any cursor the list writes: a value of at most 255 characters and a username of at most
- * 150, each character at most six bytes of JSON, in base64.
+ * Longer than any cursor the list writes: a value of at most 255 characters and a username of at
+ * most 150, each character at most six bytes of JSON, in base64.
  */
 const TOKEN_MAX = 4096;
 
 /**
  * The keyset position of a `page` URL parameter in the given order, or null (the first page) for
- * anything that is not a token encodeCursor wrote for that order. Buffer's base64 reader skips characters outside the alphabet, so the
- * token is checked first: a token with a space or a bidi mark in it is not the same position.
+ * anything that is not a token encodeCursor wrote for that order. Buffer's base64 reader skips
+ * characters outside the alphabet, so the token is checked first: a token with a space or a bidi
+ * mark in it is not the same position.
  */
 export function decodeCursor(token: string, order: Order): Cursor | null {
   if (!token || token.length > TOKEN_MAX || !/^[A-Za-z0-9_-]+$/.test(token)) return null;
