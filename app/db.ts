@@ -242,6 +242,38 @@ export async function deleteSelected<K extends string | number>(query: Knex.Quer
   return keys;
 }
 
+/**
+ * The first string after every string that starts with the prefix, in code point order: the prefix
+ * with its last character raised by one (past the surrogates, which are not characters), or, when
+ * that character is the last one (U+10FFFF), the prefix without it, raised. Null when there is no
+ * such string (an empty prefix, or one of U+10FFFF only): then the range has no upper end.
+ */
+export function prefixEnd(prefix: string): string | null {
+  const chars = [...prefix];
+  while (chars.length) {
+    const last = chars.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) return chars.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return null;
+}
+
+/**
+ * "The column starts with the prefix" as a range, which the column's index serves where LIKE would
+ * not (SQLite's LIKE ignores case, so it cannot use a normal index). Only for columns compared by
+ * code point: SQLite's default collation, utf8mb4_bin on MariaDB (username, path, group name).
+ */
+export function whereStartsWith(qb: Knex.QueryBuilder, column: string, prefix: string): void {
+  qb.where(column, '>=', prefix);
+  const end = prefixEnd(prefix);
+  if (end !== null) qb.where(column, '<', end);
+}
+
+/** whereStartsWith as SQL text and bindings, for a select list or a raw statement. */
+export function startsWithSql(column: string, prefix: string): [string, string[]] {
+  const end = prefixEnd(prefix);
+  return end === null ? ['?? >= ?', [column, prefix]] : ['(?? >= ? and ?? < ?)', [column, prefix, column, end]];
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';

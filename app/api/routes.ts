@@ -2,6 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Knex } from 'knex';
 import { passwordProblem } from '../auth/passwords.js';
 import type { Config } from '../config.js';
+import { whereStartsWith } from '../db.js';
 import { findGroup } from '../directory/groups/groups.js';
 import { readUserForm, attributesText, NEW_USER_VALUES, type UserFormValues } from '../directory/users/form.js';
 import { listSessions } from '../identity/sessions.js';
@@ -78,10 +79,10 @@ export function apiRoutes(config: Config, db: Knex): Router {
     for (const key of ['username', 'name', 'email', 'path', 'uuid'] as const) if (typeof q[key] === 'string') query.where(key, q[key] as string);
     const active = bool(q.is_active);
     if (active !== undefined) query.where('is_active', active);
-    if (typeof q.path_startswith === 'string' && q.path_startswith) query.where('path', '>=', q.path_startswith).where('path', '<', `${q.path_startswith}\u{10FFFF}`);
+    if (typeof q.path_startswith === 'string' && q.path_startswith) whereStartsWith(query, 'path', q.path_startswith);
     if (typeof q.search === 'string' && q.search) {
       const s = q.search;
-      query.where((w) => w.where((u) => u.where('username', '>=', s).where('username', '<', `${s}\u{10FFFF}`))
+      query.where((w) => w.where((u) => whereStartsWith(u, 'username', s))
         .orWhereRaw(`name like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]).orWhereRaw(`email like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]));
     }
     const ordering = typeof q.ordering === 'string' ? q.ordering : 'username';
@@ -95,7 +96,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
   router.get('/core/users/paths/', async (req, res) => {
     const search = typeof req.query.search === 'string' ? req.query.search : '';
     const query = db('users').distinct('path').orderBy('path');
-    if (search) query.where('path', '>=', search).where('path', '<', `${search}\u{10FFFF}`);
+    if (search) whereStartsWith(query, 'path', search);
     res.json({ paths: (await query).map((r) => r.path) });
   });
 
@@ -159,7 +160,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
     const { number, size } = page(req);
     const query = db('groups');
     if (typeof req.query.name === 'string') query.where('name', req.query.name);
-    if (typeof req.query.search === 'string' && req.query.search) query.where('name', '>=', req.query.search).where('name', '<', `${req.query.search}\u{10FFFF}`);
+    if (typeof req.query.search === 'string' && req.query.search) whereStartsWith(query, 'name', req.query.search);
     const [{ n }] = await query.clone().count({ n: '*' });
     const ids: number[] = await query.orderBy('name').offset((number - 1) * size).limit(size).pluck('id');
     const groups = await Promise.all(ids.map((id) => findGroup(db, id)));

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { isSqlite } from '../../app/db.js';
 import { listSessions } from '../../app/identity/sessions.js';
-import { folderTree, parseFilter, searchUsers } from '../../app/directory/users/list.js';
+import { parseFilter } from '../../app/directory/users/list-url.js';
+import { folderTree } from '../../app/directory/users/folders.js';
+import { searchUsers } from '../../app/directory/users/list-query.js';
 import { searchEvents } from '../../app/events/events.js';
 import { testApp, type TestApp } from '../support/app.js';
 

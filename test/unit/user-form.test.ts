@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { attributesText, NEW_USER_VALUES, parseAttributes, readUserForm } from '../../app/directory/users/form.js';
-import { filterQuery, parseFilter } from '../../app/directory/users/list.js';
+import { filterQuery, parseFilter } from '../../app/directory/users/list-url.js';
 
 describe('user form', () => {
   it('reads YAML and JSON mappings, and an empty text as {}', () => {

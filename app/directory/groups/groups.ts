@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, GroupRow } from '../../db.js';
-import { deleteSelected, isUniqueViolation, toDate } from '../../db.js';
+import { deleteSelected, isUniqueViolation, toDate, whereStartsWith } from '../../db.js';
 import { recordEvent, recordEvents } from '../../events/events.js';
 import { HttpError, RuleError } from '../../errors.js';
 import { normalName } from '../../identity/names.js';
@@ -96,7 +96,7 @@ export async function listGroups(db: Db, options: { q?: string; page?: string },
   const cursor = /^([ab]):(.+)$/s.exec(options.page ?? '');
   const backwards = cursor?.[1] === 'b';
   const query = db('groups').select('*');
-  if (options.q) query.where('name', '>=', options.q).where('name', '<', `${options.q}\u{10FFFF}`);
+  if (options.q) whereStartsWith(query, 'name', options.q);
   if (cursor) query.where('name', backwards ? '<' : '>', cursor[2]);
   const rows = await query.orderBy('name', backwards ? 'desc' : 'asc').limit(pageSize + 1);
   const more = rows.length > pageSize;
