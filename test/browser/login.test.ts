@@ -58,7 +58,9 @@ describe('browser: log in, see the Users page, log out', function () {
     try {
       await page.route('http://a11y.invalid/', (route) => route.fulfill({
         contentType: 'text/html',
-        body: '<!doctype html><html><head><title>Bad</title></head><body><main><input name="q"><img src="x.png"></main></body></html>',
+        // The faint text is faint only once the stylesheet has loaded: the check must wait for it.
+        body: '<!doctype html><html lang="en"><head><title>Bad</title><link rel="stylesheet" href="data:text/css,p%7Bcolor:%23eee;background:%23fff%7D"></head>'
+          + '<body><main><input name="q"><img src="x.png"><p>Faint text</p></main></body></html>',
       }));
       await page.goto('http://a11y.invalid/');
       let failure = '';
@@ -67,7 +69,7 @@ describe('browser: log in, see the Users page, log out', function () {
       } catch (err) {
         failure = (err as Error).message;
       }
-      expect(failure).to.contain('label').and.contain('image-alt');
+      expect(failure).to.contain('label').and.contain('image-alt').and.contain('color-contrast');
     } finally {
       await context.close();
     }

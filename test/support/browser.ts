@@ -33,34 +33,61 @@ interface AxeViolation {
 }
 
 /**
+ * One JavaScript-enabled scratch page per browser, where axe-core is loaded once per origin: each
+ * check puts the page's rendered document into it. Opening a page and loading axe cost more than
+ * the check itself, and the checks run after most steps of every browser test.
+ */
+const scratchPages = new WeakMap<Browser, { page: Page; origin: string | null }>();
+
+async function scratchFor(page: Page): Promise<Page> {
+  const browser = page.context().browser()!;
+  let scratch = scratchPages.get(browser);
+  if (!scratch || scratch.page.isClosed()) {
+    const created = await browser.newPage({ javaScriptEnabled: true, bypassCSP: true });
+    // Stylesheets matter for contrast; scripts would change the DOM under test.
+    await created.route('**/*', (route) => (route.request().resourceType() === 'script' ? route.abort() : route.continue()));
+    scratch = { page: created, origin: null };
+    scratchPages.set(browser, scratch);
+  }
+  const origin = new URL(page.url()).origin;
+  if (scratch.origin !== origin) {
+    // An empty document of the page's origin, so that the stylesheets' relative URLs resolve.
+    await scratch.page.route(`${origin}/-/axe-scratch`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>scratch</title>' }));
+    await scratch.page.goto(`${origin}/-/axe-scratch`);
+    await scratch.page.evaluate(axeSource);
+    scratch.origin = origin;
+  }
+  return scratch.page;
+}
+
+/**
  * Runs axe-core on the page as it is now and fails on serious or critical violations. It checks the
  * rendered DOM in a JavaScript-enabled scratch page, so JavaScript-off pages are checked the same way.
  */
 export async function checkAccessibility(page: Page): Promise<void> {
   const html = await page.content();
-  const scratch = await page.context().browser()!.newPage({ javaScriptEnabled: true, bypassCSP: true });
+  const scratch = await scratchFor(page);
   try {
-    await scratch.route('**/*', async (route) => {
-      const url = route.request().url();
-      if (url === page.url()) return route.fulfill({ contentType: 'text/html', body: html });
-      // Stylesheets matter for contrast; scripts would change the DOM under test.
-      if (route.request().resourceType() === 'script') return route.abort();
-      return route.continue();
-    });
-    await scratch.goto(page.url());
-    await scratch.evaluate(axeSource);
-    const violations = await scratch.evaluate(async () => {
+    const violations = await scratch.evaluate(async (markup) => {
+      // The parsed document replaces the scratch page's own (scripts parsed this way never run),
+      // and the check waits for its stylesheets.
+      const parsed = new DOMParser().parseFromString(markup, 'text/html');
+      document.replaceChild(document.importNode(parsed.documentElement, true), document.documentElement);
+      const sheets = Array.from(document.querySelectorAll<HTMLLinkElement>('link[rel~="stylesheet"]'));
+      await Promise.all(sheets.map((link) => (link.sheet ? null : new Promise((done) => {
+        link.addEventListener('load', done, { once: true });
+        link.addEventListener('error', done, { once: true });
+      }))));
       const result = await (window as unknown as { axe: { run(o: object): Promise<{ violations: AxeViolation[] }> } })
         .axe.run({ resultTypes: ['violations'] });
       return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
-    });
+    }, html);
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     if (serious.length) {
       const lines = serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
       throw new Error(`accessibility of ${page.url()}:\n  ${lines.join('\n  ')}`);
     }
   } finally {
-    await scratch.close();
     // The page under test is the visible tab again (hidden tabs pause CSS animations).
     await page.bringToFront();
   }
