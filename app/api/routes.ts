@@ -4,7 +4,7 @@ import { passwordProblem } from '../auth/passwords.js';
 import type { Config } from '../config.js';
 import { findGroup } from '../directory/groups/groups.js';
 import { readUserForm, attributesText, NEW_USER_VALUES, type UserFormValues } from '../directory/users/form.js';
-import { listSessions } from '../identity/sessions.js';
+import { deleteSessions, listSessions, sessionOwner } from '../identity/sessions.js';
 import { loadSubject } from '../directory/users/request.js';
 import { actorOf } from '../http/guard.js';
 import { createUser, deleteUsers, findById, toUser, updateUser, type User } from '../directory/users/users.js';
@@ -189,8 +189,9 @@ export function apiRoutes(config: Config, db: Knex): Router {
 
   router.delete('/core/authenticated_sessions/:id/', async (req, res) => {
     const id = parseId(req.params.id);
-    const deleted = id === null ? 0 : await db('sessions').where({ id }).delete();
-    if (!deleted) throw new HttpError(404, 'Not found.');
+    const owner = id === null ? undefined : await sessionOwner(db, id);
+    const deleted = owner ? await deleteSessions(db, owner, [id!], actorOf(req)) : [];
+    if (!deleted.length) throw new HttpError(404, 'Not found.'); // no such session, or another request ended it first
     res.status(204).end();
   });
 
