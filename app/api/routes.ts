@@ -114,8 +114,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
   const update = (partial: boolean) => async (req: Request, res: Response) => {
     const before = req.subject!;
     const form = readUserForm(formBody(req.body), partial ? valuesOf(before) : { ...NEW_USER_VALUES, username: '' });
-    if (form.fields && before.id === req.user!.id && !form.fields.isActive) form.errors.is_active = 'You cannot deactivate your own account';
-    if (!form.fields || form.errors.is_active) return validationError(res, form.errors);
+    if (!form.fields) return validationError(res, form.errors);
     const saved = await updateUser(db, before, form.fields, actorOf(req));
     if (!saved.ok) return validationError(res, { [saved.field]: saved.message });
     res.json((await serializeUsers(db, [saved.user]))[0]);
