@@ -242,6 +242,41 @@ export async function deleteUsers(db: Db, users: User[], actor: Actor, options: 
   return deleted;
 }
 
+/** Users as authentik's API filters them: exact fields, active or not, a path prefix, a search. */
+export interface UserApiFilter {
+  exact: Partial<Record<'username' | 'name' | 'email' | 'path' | 'uuid', string>>;
+  isActive?: boolean;
+  pathStartsWith?: string;
+  /** A prefix of the username, the name or the e-mail. */
+  search?: string;
+  order: { column: 'id' | 'username' | 'name' | 'email' | 'last_login' | 'date_joined' | 'is_active' | 'path'; desc: boolean };
+}
+
+/** One page of users by offset, with how many match (for the /api/v3 API's pagination). */
+export async function usersByOffset(db: Db, filter: UserApiFilter, offset: number, limit: number): Promise<{ count: number; users: User[] }> {
+  const query = db('users');
+  for (const [key, value] of Object.entries(filter.exact)) if (value !== undefined) query.where(key, value);
+  if (filter.isActive !== undefined) query.where('is_active', filter.isActive);
+  const prefix = filter.pathStartsWith;
+  if (prefix) query.where('path', '>=', prefix).where('path', '<', `${prefix}\u{10FFFF}`);
+  const s = filter.search;
+  if (s) {
+    const like = `${s.replace(/[!%_]/g, '!$&')}%`;
+    query.where((w) => w.where((u) => u.where('username', '>=', s).where('username', '<', `${s}\u{10FFFF}`))
+      .orWhereRaw(`name like ? escape '!'`, [like]).orWhereRaw(`email like ? escape '!'`, [like]));
+  }
+  const [{ n }] = await query.clone().count({ n: '*' });
+  const rows = await query.orderBy(filter.order.column, filter.order.desc ? 'desc' : 'asc').orderBy('id').offset(offset).limit(limit);
+  return { count: Number(n), users: rows.map(toUser) };
+}
+
+/** The folders users are in (their distinct paths), optionally those starting with `prefix`. */
+export async function userPaths(db: Db, prefix = ''): Promise<string[]> {
+  const query = db('users').distinct('path').orderBy('path');
+  if (prefix) query.where('path', '>=', prefix).where('path', '<', `${prefix}\u{10FFFF}`);
+  return (await query).map((r) => r.path);
+}
+
 export async function findByIds(db: Db, ids: number[]): Promise<User[]> {
   if (!ids.length) return [];
   const rows = await db('users').whereIn('id', ids).orderBy('username');
