@@ -274,6 +274,14 @@ export function startsWithSql(column: string, prefix: string): [string, string[]
   return end === null ? ['?? >= ?', [column, prefix]] : ['(?? >= ? and ?? < ?)', [column, prefix, column, end]];
 }
 
+/**
+ * "The column starts with the prefix" as LIKE, for columns whose collation ignores case (name,
+ * e-mail). '!' escapes LIKE's wildcards: a backslash would mean different things to MySQL and SQLite.
+ */
+export function likeStartsWithSql(column: 'name' | 'email', prefix: string): [string, string[]] {
+  return [`${column} like ? escape '!'`, [`${prefix.replace(/[!%_]/g, '!$&')}%`]];
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';

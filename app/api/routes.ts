@@ -2,19 +2,18 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Knex } from 'knex';
 import { passwordProblem } from '../auth/passwords.js';
 import type { Config } from '../config.js';
-import { whereStartsWith } from '../db.js';
-import { findGroup } from '../directory/groups/groups.js';
+import { findGroupByUuid, groupsByOffset, memberIds } from '../directory/groups/groups.js';
 import { readUserForm, attributesText, NEW_USER_VALUES, type UserFormValues } from '../directory/users/form.js';
-import { listSessions } from '../identity/sessions.js';
+import { deleteSessions, listSessions, sessionOwner } from '../identity/sessions.js';
 import { loadSubject } from '../directory/users/request.js';
 import { actorOf } from '../http/guard.js';
-import { createUser, deleteUsers, findById, toUser, updateUser, type User } from '../directory/users/users.js';
+import { createUser, deleteUsers, findById, updateUser, userPaths, usersByOffset, type User, type UserApiFilter } from '../directory/users/users.js';
 import { HttpError, RuleError } from '../errors.js';
 import { entryOf, parseId } from '../http/params.js';
 import { recoveryActions } from '../recovery/actions.js';
 import { serializeGroup, serializeUsers } from './serializers.js';
 
-const ORDERING: Record<string, string> = {
+const ORDERING: Record<string, UserApiFilter['order']['column']> = {
   pk: 'id', username: 'username', name: 'name', email: 'email', last_login: 'last_login', date_joined: 'date_joined', is_active: 'is_active', path: 'path',
 };
 
@@ -34,6 +33,10 @@ function formBody(body: Record<string, unknown> = {}): Record<string, unknown> {
 
 function valuesOf(user: User): UserFormValues {
   return { username: user.username, path: user.path, attributes: attributesText(user.attributes), name: user.name, email: user.email, is_active: user.isActive, type: user.type };
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function bool(value: unknown): boolean | undefined {
@@ -75,29 +78,20 @@ export function apiRoutes(config: Config, db: Knex): Router {
 
   router.get('/core/users/', async (req, res) => {
     const q = req.query;
-    const query = db('users');
-    for (const key of ['username', 'name', 'email', 'path', 'uuid'] as const) if (typeof q[key] === 'string') query.where(key, q[key] as string);
-    const active = bool(q.is_active);
-    if (active !== undefined) query.where('is_active', active);
-    if (typeof q.path_startswith === 'string' && q.path_startswith) whereStartsWith(query, 'path', q.path_startswith);
-    if (typeof q.search === 'string' && q.search) {
-      const s = q.search;
-      query.where((w) => w.where((u) => whereStartsWith(u, 'username', s))
-        .orWhereRaw(`name like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]).orWhereRaw(`email like ? escape '!'`, [`${s.replace(/[!%_]/g, '!$&')}%`]));
-    }
-    const ordering = typeof q.ordering === 'string' ? q.ordering : 'username';
-    const column = entryOf(ORDERING, ordering.replace(/^-/, '')) ?? 'username';
+    const exact: UserApiFilter['exact'] = {};
+    for (const key of ['username', 'name', 'email', 'path', 'uuid'] as const) exact[key] = text(q[key]);
+    const ordering = text(q.ordering) ?? 'username';
+    const filter: UserApiFilter = {
+      exact, isActive: bool(q.is_active), pathStartsWith: text(q.path_startswith), search: text(q.search),
+      order: { column: entryOf(ORDERING, ordering.replace(/^-/, '')) ?? 'username', desc: ordering.startsWith('-') },
+    };
     const { number, size } = page(req);
-    const [{ n }] = await query.clone().count({ n: '*' });
-    const rows = await query.orderBy(column, ordering.startsWith('-') ? 'desc' : 'asc').orderBy('id').offset((number - 1) * size).limit(size);
-    res.json(envelope(Number(n), number, size, await serializeUsers(db, rows.map(toUser))));
+    const { count, users } = await usersByOffset(db, filter, (number - 1) * size, size);
+    res.json(envelope(count, number, size, await serializeUsers(db, users)));
   });
 
   router.get('/core/users/paths/', async (req, res) => {
-    const search = typeof req.query.search === 'string' ? req.query.search : '';
-    const query = db('users').distinct('path').orderBy('path');
-    if (search) whereStartsWith(query, 'path', search);
-    res.json({ paths: (await query).map((r) => r.path) });
+    res.json({ paths: await userPaths(db, text(req.query.search)) });
   });
 
   router.post('/core/users/', async (req, res) => {
@@ -115,8 +109,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
   const update = (partial: boolean) => async (req: Request, res: Response) => {
     const before = req.subject!;
     const form = readUserForm(formBody(req.body), partial ? valuesOf(before) : { ...NEW_USER_VALUES, username: '' });
-    if (form.fields && before.id === req.user!.id && !form.fields.isActive) form.errors.is_active = 'You cannot deactivate your own account';
-    if (!form.fields || form.errors.is_active) return validationError(res, form.errors);
+    if (!form.fields) return validationError(res, form.errors);
     const saved = await updateUser(db, before, form.fields, actorOf(req));
     if (!saved.ok) return validationError(res, { [saved.field]: saved.message });
     res.json((await serializeUsers(db, [saved.user]))[0]);
@@ -158,20 +151,14 @@ export function apiRoutes(config: Config, db: Knex): Router {
 
   router.get('/core/groups/', async (req, res) => {
     const { number, size } = page(req);
-    const query = db('groups');
-    if (typeof req.query.name === 'string') query.where('name', req.query.name);
-    if (typeof req.query.search === 'string' && req.query.search) whereStartsWith(query, 'name', req.query.search);
-    const [{ n }] = await query.clone().count({ n: '*' });
-    const ids: number[] = await query.orderBy('name').offset((number - 1) * size).limit(size).pluck('id');
-    const groups = await Promise.all(ids.map((id) => findGroup(db, id)));
-    res.json(envelope(Number(n), number, size, groups.map((g) => serializeGroup(g!, []))));
+    const { count, groups } = await groupsByOffset(db, { name: text(req.query.name), search: text(req.query.search) }, (number - 1) * size, size);
+    res.json(envelope(count, number, size, groups.map((g) => serializeGroup(g, []))));
   });
 
   router.get('/core/groups/:groupUuid/', async (req, res) => {
-    const row = await db('groups').where({ uuid: req.params.groupUuid }).first('id');
-    if (!row) throw new HttpError(404, 'Not found.');
-    const group = (await findGroup(db, row.id))!;
-    const users = req.query.include_users === 'false' ? [] : await db('group_memberships').where({ group_id: group.id }).limit(1000).pluck('user_id');
+    const group = await findGroupByUuid(db, req.params.groupUuid);
+    if (!group) throw new HttpError(404, 'Not found.');
+    const users = req.query.include_users === 'false' ? [] : await memberIds(db, group.id);
     res.json(serializeGroup(group, users));
   });
 
@@ -190,8 +177,9 @@ export function apiRoutes(config: Config, db: Knex): Router {
 
   router.delete('/core/authenticated_sessions/:id/', async (req, res) => {
     const id = parseId(req.params.id);
-    const deleted = id === null ? 0 : await db('sessions').where({ id }).delete();
-    if (!deleted) throw new HttpError(404, 'Not found.');
+    const owner = id === null ? undefined : await sessionOwner(db, id);
+    const deleted = owner ? await deleteSessions(db, owner, [id!], actorOf(req)) : [];
+    if (!deleted.length) throw new HttpError(404, 'Not found.'); // no such session, or another request ended it first
     res.status(204).end();
   });
 

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { UAParser } from 'ua-parser-js';
-import { toDate } from '../db.js';
+import type { Db } from '../db.js';
+import { deleteSelected, toDate } from '../db.js';
+import { recordEvent, type Actor } from '../events/events.js';
 
 export interface SessionInfo {
   id: number;
@@ -54,4 +56,32 @@ export async function listSessions(db: Knex, userId: number, currentSid?: string
     expires: toDate(row.expires)!,
     current: row.sid === currentSid,
   }));
+}
+
+/** Which of these ids are sessions of the user: what a delete may act on. */
+export async function sessionIdsOf(db: Db, userId: number, ids: number[]): Promise<number[]> {
+  return db('sessions').where({ user_id: userId }).whereIn('id', ids).pluck('id');
+}
+
+/** The user a session belongs to, for a request that names only the session. */
+export async function sessionOwner(db: Db, id: number): Promise<{ id: number; username: string } | undefined> {
+  return db('sessions').join('users', 'users.id', 'sessions.user_id').where('sessions.id', id).first('users.id', 'users.username');
+}
+
+/**
+ * Ends sessions of the user: each ends at its next request, on every app process. Returns the ids
+ * this call deleted, and records them in one event; none (another request ended them first) records
+ * nothing.
+ */
+export async function deleteSessions(db: Db, user: { id: number; username: string }, ids: number[], actor: Actor): Promise<number[]> {
+  return db.transaction(async (trx) => {
+    const deleted = await deleteSelected<number>(trx('sessions').where({ user_id: user.id }).whereIn('id', ids), 'id');
+    if (deleted.length) {
+      await recordEvent(trx, {
+        action: 'model_deleted', user: actor, app: 'roster.directory', clientIp: actor.ip,
+        context: { model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted.length} of ${user.username}` }, user: user.username, count: deleted.length },
+      });
+    }
+    return deleted;
+  });
 }

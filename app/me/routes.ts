@@ -8,7 +8,7 @@ import { listSessions } from '../identity/sessions.js';
 import { recordEvent } from '../events/events.js';
 import { HttpError } from '../errors.js';
 import { parseId } from '../http/params.js';
-import { requireLogin } from '../http/guard.js';
+import { actorOf, requireLogin } from '../http/guard.js';
 import { toast } from '../http/toast.js';
 import {
   checkTotp, createRecoveryCodes, deleteAuthenticators, listAuthenticators, pendingTotp, remainingCodes, renameAuthenticator, startTotp, TYPE_NAMES,
@@ -21,7 +21,7 @@ export function meRoutes(config: Config, db: Knex): Router {
   const keys = webauthn(config, db);
   router.use(requireLogin);
 
-  const event = (req: Request, action: 'model_created' | 'model_deleted' | 'password_set', context: Record<string, unknown>) =>
+  const event = (req: Request, action: 'model_created' | 'password_set', context: Record<string, unknown>) =>
     recordEvent(db, { action, user: req.user, app: 'roster.me', clientIp: req.ip, context });
 
   async function show(req: Request, res: Response, passwordErrors: Record<string, string> = {}, status = 200) {
@@ -110,8 +110,7 @@ export function meRoutes(config: Config, db: Knex): Router {
 
   router.post('/authenticators/:id/delete', async (req, res) => {
     const id = parseId(req.params.id);
-    const removed = id !== null && await deleteAuthenticators(db, req.user!.id, [id]);
-    if (removed) await event(req, 'model_deleted', { model: { model_name: 'authenticator', pk: id } });
+    const removed = id !== null && (await deleteAuthenticators(db, req.user!, [id], actorOf(req), 'roster.me')).length > 0;
     toast(req, removed ? 'Device removed.' : 'There is no such device.', { kind: removed ? 'success' : 'error' });
     res.redirect(303, '/me');
   });

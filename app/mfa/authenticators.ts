@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
 import type { AuthenticatorRow, Db } from '../db.js';
 import { toDate } from '../db.js';
+import { recordEvent, type Actor } from '../events/events.js';
 
 export type AuthenticatorType = 'totp' | 'static' | 'webauthn';
 export const TYPE_NAMES: Record<AuthenticatorType, string> = { totp: 'TOTP app', static: 'Recovery codes', webauthn: 'Security key / passkey' };
@@ -160,6 +161,21 @@ export async function renameAuthenticator(db: Db, userId: number, id: number, na
   return (await db('authenticators').where({ id, user_id: userId }).update({ name })) === 1;
 }
 
-export async function deleteAuthenticators(db: Db, userId: number, ids: number[]): Promise<number> {
-  return db('authenticators').where({ user_id: userId }).whereIn('id', ids).delete();
+/**
+ * Removes devices of the user (their recovery codes go with them); login then asks only for what
+ * remains. Returns the devices this call removed (rows locked first: a double submit's second
+ * request finds none) and records them in one event. `app`: where it was done, the user's own
+ * account page or the directory.
+ */
+export async function deleteAuthenticators(
+  db: Db, user: { id: number; username: string }, ids: number[], actor: Actor, app: 'roster.me' | 'roster.directory' = 'roster.directory',
+): Promise<{ id: number; name: string }[]> {
+  return db.transaction(async (trx) => {
+    const gone: { id: number; name: string }[] = await trx('authenticators').where({ user_id: user.id }).whereIn('id', ids).forUpdate().select('id', 'name');
+    if (!gone.length) return [];
+    await trx('authenticators').whereIn('id', gone.map((a) => a.id)).delete();
+    const model = { model_name: 'authenticator', ...(gone.length === 1 ? { pk: gone[0].id, name: gone[0].name } : {}) };
+    await recordEvent(trx, { action: 'model_deleted', user: actor, app, clientIp: actor.ip, context: { model, user: user.username, devices: gone.map((a) => a.name) } });
+    return gone;
+  });
 }

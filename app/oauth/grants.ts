@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db.js';
 import { deleteSelected, toDate } from '../db.js';
+import { recordEvent, type Actor } from '../events/events.js';
 
 export const CONSENT_DAYS = 30;
 
@@ -52,15 +53,25 @@ export async function listConsents(db: Db, userId: number): Promise<Consent[]> {
 }
 
 /**
- * Forgets consents: their grants go too, so the application asks again next time. Returns the ids of
- * the consents this call deleted (locked first: call it in a transaction).
+ * Forgets consents: their grants go too, so the application asks again next time. Returns the
+ * consents this call deleted (their rows locked first: another request deleting the same ones
+ * waits, then finds nothing), and records them in one event.
  */
-export async function deleteConsents(db: Db, userId: number, ids: number[]): Promise<number[]> {
-  const rows: { id: number; grant_id: string }[] = await db('consents').where({ user_id: userId }).whereIn('id', ids).forUpdate().select('id', 'grant_id');
-  if (!rows.length) return [];
-  await db('oauth_artifacts').where({ kind: 'Grant' }).whereIn('id', rows.map((r) => r.grant_id)).delete();
-  await db('consents').whereIn('id', rows.map((r) => r.id)).delete();
-  return rows.map((r) => r.id);
+export async function deleteConsents(db: Db, user: { id: number; username: string }, ids: number[], actor: Actor): Promise<{ id: number; application: string }[]> {
+  return db.transaction(async (trx) => {
+    const rows: { id: number; grant_id: string; application_id: number }[] = await trx('consents').where({ user_id: user.id }).whereIn('id', ids)
+      .forUpdate().select('id', 'grant_id', 'application_id');
+    if (!rows.length) return [];
+    await trx('oauth_artifacts').where({ kind: 'Grant' }).whereIn('id', rows.map((r) => r.grant_id)).delete();
+    await trx('consents').whereIn('id', rows.map((r) => r.id)).delete();
+    const names = new Map((await trx('applications').whereIn('id', rows.map((r) => r.application_id)).select('id', 'name')).map((a) => [a.id, a.name as string]));
+    const gone = rows.map((r) => ({ id: r.id, application: names.get(r.application_id)! }));
+    await recordEvent(trx, {
+      action: 'model_deleted', user: actor, app: 'roster.oauth', clientIp: actor.ip,
+      context: { model: { model_name: 'consent' }, user: user.username, applications: gone.map((c) => c.application) },
+    });
+    return gone;
+  });
 }
 
 export async function listRefreshTokens(db: Db, userId: number): Promise<RefreshTokenInfo[]> {
@@ -81,9 +92,21 @@ export async function listRefreshTokens(db: Db, userId: number): Promise<Refresh
   });
 }
 
-/** Deleted refresh tokens are refused at the token endpoint (invalid_grant). Returns the ids this call deleted. */
-export async function deleteRefreshTokens(db: Db, userId: number, ids: string[]): Promise<string[]> {
-  return deleteSelected<string>(db('oauth_artifacts').where({ user_id: userId, kind: 'RefreshToken' }).whereIn('id', ids), 'id');
+/**
+ * Deleted refresh tokens are refused at the token endpoint (invalid_grant). Returns the ids this
+ * call deleted, and records them in one event.
+ */
+export async function deleteRefreshTokens(db: Db, user: { id: number; username: string }, ids: string[], actor: Actor): Promise<string[]> {
+  return db.transaction(async (trx) => {
+    const deleted = await deleteSelected<string>(trx('oauth_artifacts').where({ user_id: user.id, kind: 'RefreshToken' }).whereIn('id', ids), 'id');
+    if (deleted.length) {
+      await recordEvent(trx, {
+        action: 'model_deleted', user: actor, app: 'roster.oauth', clientIp: actor.ip,
+        context: { model: { model_name: 'refresh_token' }, user: user.username, count: deleted.length },
+      });
+    }
+    return deleted;
+  });
 }
 
 /** Every token of the user stops working: for deactivation. */

@@ -186,6 +186,28 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
       expect((await browser.get('/me')).status).to.equal(303);
     });
 
+    it('lists groups by name, exact or by prefix, a page at a time, in as many queries for one group as for thirty', async () => {
+      for (let i = 0; i < 30; i++) await ensureGroup(t.db, `team-${String(i).padStart(2, '0')}`, false);
+      const byPrefix = await api.coreGroupsList({ search: 'team-1', pageSize: 4, page: 2, ordering: 'name' });
+      expect(byPrefix.pagination.count).to.equal(10);
+      expect(byPrefix.results.map((g) => g.name)).to.deep.equal(['team-14', 'team-15', 'team-16', 'team-17']);
+      expect((await api.coreGroupsList({ name: 'team-07' })).results.map((g) => g.numPk)).to.have.length(1);
+      expect((await api.coreUsersPathsRetrieve({ search: 'us' })).paths).to.deep.equal(['users']);
+      const queries = async (pageSize: number) => {
+        let n = 0;
+        const count = () => { n++; };
+        t.db.on('query', count);
+        try {
+          await api.coreGroupsList({ search: 'team-', pageSize });
+        } finally {
+          t.db.off('query', count);
+        }
+        return n;
+      };
+      await queries(1);
+      expect(await queries(30)).to.equal(await queries(1));
+    });
+
     it('refuses a non-administrator\'s token with 403 and no token with 401', async () => {
       const memberApi = new CoreApi(new Configuration({ basePath: `${server.baseUrl}/api/v3`, accessToken: memberKey }));
       for (const [client, status] of [[memberApi, 403], [new CoreApi(new Configuration({ basePath: `${server.baseUrl}/api/v3` })), 401]] as const) {

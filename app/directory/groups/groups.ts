@@ -111,6 +111,30 @@ export async function listGroups(db: Db, options: { q?: string; page?: string },
   };
 }
 
+/** A group by its uuid (the API's key), without its member count. */
+export async function findGroupByUuid(db: Db, uuid: string): Promise<Group | undefined> {
+  const row = await db('groups').where({ uuid }).first();
+  return row && toGroup(row);
+}
+
+/**
+ * Groups by name, a page at a time by offset, with how many match, as the /api/v3 API pages them:
+ * two queries, whatever the page size. `name` matches exactly, `search` is a name prefix.
+ */
+export async function groupsByOffset(db: Db, filter: { name?: string; search?: string }, offset: number, limit: number): Promise<{ count: number; groups: Group[] }> {
+  const query = db('groups');
+  if (filter.name !== undefined) query.where('name', filter.name);
+  if (filter.search) whereStartsWith(query, 'name', filter.search);
+  const [{ n }] = await query.clone().count({ n: '*' });
+  const rows = await query.orderBy('name').offset(offset).limit(limit).select('*');
+  return { count: Number(n), groups: rows.map(toGroup) };
+}
+
+/** The ids of a group's members (at most `limit`). */
+export async function memberIds(db: Db, groupId: number, limit = 1000): Promise<number[]> {
+  return db('group_memberships').where({ group_id: groupId }).limit(limit).pluck('user_id');
+}
+
 /** Every group's id and name, for the "add to group" picker. */
 export async function groupChoices(db: Db, limit = 5000): Promise<{ id: number; name: string }[]> {
   return db('groups').orderBy('name').limit(limit).select('id', 'name');

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
+import type { Actor } from '../../events/events.js';
 import { actorOf } from '../../http/guard.js';
 import { text } from '../form-fields.js';
 import { bulkRoute, type BulkAction } from '../../http/bulk.js';
@@ -28,17 +29,17 @@ export function tokenRoutes(db: Knex): Router {
     return (await listTokens(db)).filter((t) => wanted.has(String(t.id)))
       .map((t) => ({ id: t.id, label: t.identifier, details: [`owner ${t.owner}`, t.revoked ? 'revoked' : `expires ${formatDateTime(t.expires, 'never')}`] }));
   };
-  const action = (verb: 'Revoke' | 'Delete', apply: (ids: number[]) => Promise<number>): BulkAction => ({
+  const action = (verb: 'Revoke' | 'Delete', apply: (ids: number[], actor: Actor) => Promise<unknown[]>): BulkAction => ({
     verb, noun: ['token', 'tokens'], changedEvent: 'tokens-changed', back: () => '/directory/tokens',
     load: (_req, ids) => selected(ids),
     warning: () => 'Programs using these tokens are refused from now on.',
-    apply: async (_req, items) => {
-      const done = await apply(items.map((i) => Number(i.id)));
+    apply: async (req, items) => {
+      const done = (await apply(items.map((i) => Number(i.id)), actorOf(req))).length;
       return done ? `${done === 1 ? 'Token' : `${done} tokens`} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.` : null;
     },
   });
-  bulkRoute(router, '/revoke', action('Revoke', (ids) => revokeTokens(db, ids)));
-  bulkRoute(router, '/delete', action('Delete', (ids) => deleteTokens(db, ids)));
+  bulkRoute(router, '/revoke', action('Revoke', (ids, actor) => revokeTokens(db, ids, actor)));
+  bulkRoute(router, '/delete', action('Delete', (ids, actor) => deleteTokens(db, ids, actor)));
 
   router.get('/', async (_req, res) => {
     await res.page('directory/tokens/index', { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) });

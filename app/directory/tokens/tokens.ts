@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiTokenRow, Db } from '../../db.js';
 import { isUniqueViolation, toDate } from '../../db.js';
-import { recordEvent } from '../../events/events.js';
+import { recordEvent, recordEvents } from '../../events/events.js';
 import type { Actor } from '../../events/events.js';
 
 export interface ApiToken {
@@ -46,7 +46,7 @@ export async function createToken(db: Db, fields: { identifier: string; descript
         identifier: fields.identifier, description: fields.description, user_id: fields.ownerId, key_hash: hashKey(key), expires: fields.expires, created: new Date(),
       });
       const row = await trx('api_tokens').join('users', 'users.id', 'api_tokens.user_id').where('api_tokens.id', Number(id)).first('api_tokens.*', 'users.username');
-      await recordEvent(trx, { action: 'model_created', user: actor, app: 'roster.api', clientIp: actor.ip, context: { model: { model_name: 'token', pk: Number(id), name: fields.identifier } } });
+      await recordEvent(trx, { action: 'model_created', user: actor, app: 'roster.api', clientIp: actor.ip, context: { model: modelRef({ id: Number(id), identifier: fields.identifier }) } });
       return { ok: true as const, token: toToken(row!), key };
     });
   } catch (err) {
@@ -55,13 +55,37 @@ export async function createToken(db: Db, fields: { identifier: string; descript
   }
 }
 
-/** Returns how many tokens this call revoked (one statement: its count is what it changed). */
-export async function revokeTokens(db: Db, ids: number[]): Promise<number> {
-  return db('api_tokens').whereIn('id', ids).whereNull('revoked').update({ revoked: new Date() });
+function modelRef(token: { id: number; identifier: string }) {
+  return { model_name: 'token', pk: token.id, name: token.identifier };
 }
 
-export async function deleteTokens(db: Db, ids: number[]): Promise<number> {
-  return db('api_tokens').whereIn('id', ids).delete();
+/**
+ * Revokes tokens: programs using them are refused from now on. Returns (and records) the tokens this
+ * call revoked, not those revoked already or by another request first (their rows are locked).
+ */
+export async function revokeTokens(db: Db, ids: number[], actor: Actor): Promise<{ id: number; identifier: string }[]> {
+  return db.transaction(async (trx) => {
+    const tokens: { id: number; identifier: string }[] = await trx('api_tokens').whereIn('id', ids).whereNull('revoked').forUpdate().select('id', 'identifier');
+    if (!tokens.length) return [];
+    await trx('api_tokens').whereIn('id', tokens.map((t) => t.id)).update({ revoked: new Date() });
+    await recordEvents(trx, tokens.map((token) => ({
+      action: 'model_updated' as const, user: actor, app: 'roster.api', clientIp: actor.ip, context: { model: modelRef(token), changed: ['revoked'] },
+    })));
+    return tokens;
+  });
+}
+
+/** Deletes tokens; returns (and records) those this call deleted. */
+export async function deleteTokens(db: Db, ids: number[], actor: Actor): Promise<{ id: number; identifier: string }[]> {
+  return db.transaction(async (trx) => {
+    const tokens: { id: number; identifier: string }[] = await trx('api_tokens').whereIn('id', ids).forUpdate().select('id', 'identifier');
+    if (!tokens.length) return [];
+    await trx('api_tokens').whereIn('id', tokens.map((t) => t.id)).delete();
+    await recordEvents(trx, tokens.map((token) => ({
+      action: 'model_deleted' as const, user: actor, app: 'roster.api', clientIp: actor.ip, context: { model: modelRef(token) },
+    })));
+    return tokens;
+  });
 }
 
 export type Verdict = { ok: true; userId: number; tokenId: number } | { ok: false; reason: string };

@@ -1,12 +1,9 @@
 import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
-import { isMariaDb, isSqlite, startsWithSql, toDate, whereStartsWith } from '../../db.js';
+import { isMariaDb, isSqlite, likeStartsWithSql, startsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
 import { encodeCursor, PAGE_SIZE, SEARCHED, SORTS, type Cursor, type ListFilter, type SortKey } from './list-url.js';
 import type { User } from './users.js';
-
-// '!' escapes LIKE's wildcards: a backslash would mean different things to MySQL and SQLite.
-const LIKE_SPECIALS = /[!%_]/g;
 
 /**
  * "The column starts with the prefix", written so that the column's index serves it: a range on
@@ -14,7 +11,7 @@ const LIKE_SPECIALS = /[!%_]/g;
  */
 function prefixSql(column: typeof SEARCHED[number], prefix: string): [string, string[]] {
   if (column === 'username') return startsWithSql('username', prefix);
-  return [`${column} like ? escape '!'`, [`${prefix.replace(LIKE_SPECIALS, '!$&')}%`]];
+  return likeStartsWithSql(column, prefix);
 }
 
 export function wherePrefix(qb: Knex.QueryBuilder, column: typeof SEARCHED[number], prefix: string): void {

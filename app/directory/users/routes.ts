@@ -64,15 +64,15 @@ export function userRoutes(config: Config, db: Knex): Router {
 }
 
 /**
- * Every field's message at once: the database's refusal when saving failed, or — when other fields
- * kept the form from being saved at all — a look-up, so a taken username is not news on the next try.
+ * Every field's message at once: the model's refusal when saving failed, and — unless that refusal
+ * was about the username — a look-up, so a taken username is not news on the next try.
  */
 async function allErrors(db: Knex, form: { values: UserFormValues; errors: UserFormErrors }, saved?: SaveResult, exceptId?: number) {
-  if (saved && !saved.ok) return { ...form.errors, [saved.field]: saved.message };
-  if (!form.errors.username && await usernameTaken(db, form.values.username.trim(), exceptId)) {
-    return { ...form.errors, username: USERNAME_TAKEN };
+  const errors = saved && !saved.ok ? { ...form.errors, [saved.field]: saved.message } : form.errors;
+  if (!errors.username && await usernameTaken(db, form.values.username.trim(), exceptId)) {
+    return { ...errors, username: USERNAME_TAKEN };
   }
-  return form.errors;
+  return errors;
 }
 
 /** The list, and the form that creates a user. */
@@ -131,10 +131,6 @@ function userPageRoutes(db: Knex): Router {
   router.post('/', async (req, res) => {
     const before = req.subject!;
     const form = readUserForm(req.body, valuesOf(before));
-    if (form.fields && before.id === req.user!.id && !form.fields.isActive) {
-      form.errors.is_active = 'You cannot deactivate your own account';
-      delete form.fields;
-    }
     const saved = form.fields && await updateUser(db, before, form.fields, actorOf(req));
     if (!saved || !saved.ok) {
       return showForm(req, res, { user: before, values: form.values, errors: await allErrors(db, form, saved, before.id), from: postedFrom(req) }, 422);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
-import { toDate } from '../../db.js';
-import { deleteSelected, isUniqueViolation } from '../../db.js';
+import { deleteSelected, isUniqueViolation, likeStartsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { recordEvent, recordEvents, type Actor } from '../../events/events.js';
 import { HttpError, RuleError } from '../../errors.js';
 import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
@@ -81,7 +80,7 @@ export async function insertUser(db: Db, user: NewUser): Promise<number> {
 }
 
 /** A user as the form left it: either saved, or refused with a message for a field. */
-export type SaveResult = { ok: true; user: User; changed: string[] } | { ok: false; field: 'username'; message: string };
+export type SaveResult = { ok: true; user: User; changed: string[] } | { ok: false; field: 'username' | 'is_active'; message: string };
 
 export const USERNAME_TAKEN = 'This username is taken (usernames are unique across all folders)';
 const TAKEN = { ok: false, field: 'username', message: USERNAME_TAKEN } as const;
@@ -122,24 +121,27 @@ export async function createUser(db: Db, fields: UserFields, actor: Actor): Prom
   }
 }
 
+const SELF_DEACTIVATION = 'You cannot deactivate your own account';
+
 /**
  * Saves the fields that changed and records which ones did. The changes are taken against the row
  * as it is inside the transaction, locked: a double-submit's second request finds nothing to change.
+ * Deactivating follows setActive's rules: not oneself, and an active administrator must remain
+ * (refused on the is_active field).
  */
 export async function updateUser(db: Db, before: User, fields: UserFields, actor: Actor): Promise<SaveResult> {
+  if (!fields.isActive && before.id === actor.id) return { ok: false, field: 'is_active', message: SELF_DEACTIVATION };
   const wanted = columnsOf(fields);
   try {
     return await db.transaction(async (trx) => {
+      if (!fields.isActive) await lockSuperuserGroups(trx);
       const current = await lockUser(trx, before.id);
       const stored = columnsOf(fieldsOf(current));
       const changes = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => stored[key as keyof typeof stored] !== value));
       const changed = Object.keys(changes);
       if (!changed.length) return { ok: true as const, user: current, changed };
       await trx('users').where({ id: before.id }).update({ ...changes, last_updated: new Date() });
-      if (changes.is_active === false) {
-        await trx('sessions').where({ user_id: before.id }).delete();
-        await revokeUserTokens(trx, before.id);
-      }
+      if (changes.is_active === false) await endAccess(trx, before.id);
       const user = (await findById(trx, before.id))!;
       await recordEvent(trx, {
         action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip,
@@ -149,8 +151,20 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
     });
   } catch (err) {
     if (isUniqueViolation(err)) return TAKEN;
+    if (err instanceof RuleError) return { ok: false, field: 'is_active', message: err.message };
     throw err;
   }
+}
+
+/**
+ * A deactivated user's way in ends at once: every session and OAuth token. Inside the transaction
+ * that deactivated them, which began with lockSuperuserGroups: it throws (and so rolls back) when
+ * no active administrator would be left.
+ */
+async function endAccess(trx: Db, userId: number): Promise<void> {
+  await trx('sessions').where({ user_id: userId }).delete();
+  await revokeUserTokens(trx, userId);
+  await assertAdministratorRemains(trx);
 }
 
 /**
@@ -179,16 +193,12 @@ function modelRef(user: User) {
  * and an active administrator must remain.
  */
 export async function setActive(db: Db, user: User, active: boolean, actor: Actor): Promise<void> {
-  if (!active && user.id === actor.id) throw new RuleError('You cannot deactivate your own account.');
+  if (!active && user.id === actor.id) throw new RuleError(`${SELF_DEACTIVATION}.`);
   await db.transaction(async (trx) => {
     if (!active) await lockSuperuserGroups(trx);
     if ((await lockUser(trx, user.id)).isActive === active) return; // a double-submit: done already
     await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
-    if (!active) {
-      await trx('sessions').where({ user_id: user.id }).delete();
-      await revokeUserTokens(trx, user.id);
-      await assertAdministratorRemains(trx);
-    }
+    if (!active) await endAccess(trx, user.id);
     await recordEvent(trx, {
       action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip,
       context: { model: modelRef(user), changed: ['is_active'], is_active: active },
@@ -229,6 +239,40 @@ export async function deleteUsers(db: Db, users: User[], actor: Actor, options: 
   });
   forgetMemberCounts(db); // their memberships went with them
   return deleted;
+}
+
+/** Users as authentik's API filters them: exact fields, active or not, a path prefix, a search. */
+export interface UserApiFilter {
+  exact: Partial<Record<'username' | 'name' | 'email' | 'path' | 'uuid', string>>;
+  isActive?: boolean;
+  pathStartsWith?: string;
+  /** A prefix of the username, the name or the e-mail. */
+  search?: string;
+  order: { column: 'id' | 'username' | 'name' | 'email' | 'last_login' | 'date_joined' | 'is_active' | 'path'; desc: boolean };
+}
+
+/** One page of users by offset, with how many match (for the /api/v3 API's pagination). */
+export async function usersByOffset(db: Db, filter: UserApiFilter, offset: number, limit: number): Promise<{ count: number; users: User[] }> {
+  const query = db('users');
+  for (const [key, value] of Object.entries(filter.exact)) if (value !== undefined) query.where(key, value);
+  if (filter.isActive !== undefined) query.where('is_active', filter.isActive);
+  const prefix = filter.pathStartsWith;
+  if (prefix) whereStartsWith(query, 'path', prefix);
+  const s = filter.search;
+  if (s) {
+    query.where((w) => w.where((u) => whereStartsWith(u, 'username', s))
+      .orWhereRaw(...likeStartsWithSql('name', s)).orWhereRaw(...likeStartsWithSql('email', s)));
+  }
+  const [{ n }] = await query.clone().count({ n: '*' });
+  const rows = await query.orderBy(filter.order.column, filter.order.desc ? 'desc' : 'asc').orderBy('id').offset(offset).limit(limit);
+  return { count: Number(n), users: rows.map(toUser) };
+}
+
+/** The folders users are in (their distinct paths), optionally those starting with `prefix`. */
+export async function userPaths(db: Db, prefix = ''): Promise<string[]> {
+  const query = db('users').distinct('path').orderBy('path');
+  if (prefix) whereStartsWith(query, 'path', prefix);
+  return (await query).map((r) => r.path);
 }
 
 export async function findByIds(db: Db, ids: number[]): Promise<User[]> {

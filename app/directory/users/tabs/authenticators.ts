@@ -1,10 +1,9 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import { recordEvent } from '../../../events/events.js';
 import { bulkRoute } from '../../../http/bulk.js';
+import { actorOf } from '../../../http/guard.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
-import { deleteSelected } from '../../../db.js';
-import { listAuthenticators, TYPE_NAMES } from '../../../mfa/authenticators.js';
+import { deleteAuthenticators, listAuthenticators, TYPE_NAMES } from '../../../mfa/authenticators.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 /** The MFA authenticators tab: a user who lost a device gets it removed and enrols again. */
@@ -28,17 +27,7 @@ export function authenticatorsTab(db: Knex): Router {
     warning: () => 'Without these devices, login asks only for what remains (or only the password).',
     apply: async (req, items) => {
       const user = req.subject!;
-      const count = await db.transaction(async (trx) => {
-        const ids = new Set(await deleteSelected<number>(trx('authenticators').where({ user_id: user.id }).whereIn('id', items.map((i) => Number(i.id))), 'id'));
-        const gone = items.filter((i) => ids.has(Number(i.id)));
-        if (gone.length) {
-          await recordEvent(trx, {
-            action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
-            context: { model: { model_name: 'authenticator' }, user: user.username, devices: gone.map((i) => i.label) },
-          });
-        }
-        return gone.length;
-      });
+      const count = (await deleteAuthenticators(db, user, items.map((i) => Number(i.id)), actorOf(req))).length;
       return count ? `${count === 1 ? '1 authenticator' : `${count} authenticators`} of ${user.username} removed.` : null;
     },
   });

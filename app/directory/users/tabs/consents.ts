@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import { recordEvent } from '../../../events/events.js';
 import { bulkRoute } from '../../../http/bulk.js';
+import { actorOf } from '../../../http/guard.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { deleteConsents, listConsents } from '../../../oauth/grants.js';
 import { renderTab, tabUrl } from './tabs.js';
@@ -27,17 +27,7 @@ export function consentsTab(db: Knex): Router {
     warning: () => 'These applications will ask for consent again at their next sign-in.',
     apply: async (req, items) => {
       const user = req.subject!;
-      const deleted = await db.transaction(async (trx) => {
-        const ids = new Set(await deleteConsents(trx, user.id, items.map((i) => Number(i.id))));
-        const gone = items.filter((i) => ids.has(Number(i.id)));
-        if (gone.length) {
-          await recordEvent(trx, {
-            action: 'model_deleted', user: req.user, app: 'roster.oauth', clientIp: req.ip,
-            context: { model: { model_name: 'consent' }, user: user.username, applications: gone.map((i) => i.label) },
-          });
-        }
-        return gone.length;
-      });
+      const deleted = (await deleteConsents(db, user, items.map((i) => Number(i.id)), actorOf(req))).length;
       return deleted ? `${deleted === 1 ? 'Consent' : `${deleted} consents`} of ${user.username} deleted.` : null;
     },
   });

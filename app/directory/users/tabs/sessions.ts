@@ -1,11 +1,10 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import { deleteSelected } from '../../../db.js';
-import { recordEvent } from '../../../events/events.js';
 import { bulkRoute, type BulkItem } from '../../../http/bulk.js';
 import { parseIds } from '../../../http/params.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
-import { listSessions } from '../../../identity/sessions.js';
+import { actorOf } from '../../../http/guard.js';
+import { deleteSessions, listSessions, sessionIdsOf } from '../../../identity/sessions.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 const PAGE = 50;
@@ -32,8 +31,7 @@ export function sessionsTab(db: Knex): Router {
     load: async (req, ids, forReview): Promise<BulkItem[]> => {
       if (!forReview) {
         // About to delete: which of the ids are this user's sessions is all that matters.
-        const own: number[] = await db('sessions').where({ user_id: req.subject!.id }).whereIn('id', parseIds(ids)).pluck('id');
-        return own.map((id) => ({ id, label: String(id) }));
+        return (await sessionIdsOf(db, req.subject!.id, parseIds(ids))).map((id) => ({ id, label: String(id) }));
       }
       return (await listSessions(db, req.subject!.id, req.sessionID, { ids: parseIds(ids) })).map((s) => ({
         id: s.id,
@@ -45,16 +43,7 @@ export function sessionsTab(db: Knex): Router {
       ? 'This includes the session you are using now: you will be logged out.' : undefined),
     apply: async (req, items) => {
       const user = req.subject!;
-      const count = await db.transaction(async (trx) => {
-        const deleted = (await deleteSelected(trx('sessions').where({ user_id: user.id }).whereIn('id', items.map((i) => Number(i.id))), 'id')).length;
-        if (deleted) {
-          await recordEvent(trx, {
-            action: 'model_deleted', user: req.user, app: 'roster.directory', clientIp: req.ip,
-            context: { model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted} of ${user.username}` }, user: user.username, count: deleted },
-          });
-        }
-        return deleted;
-      });
+      const count = (await deleteSessions(db, user, items.map((i) => Number(i.id)), actorOf(req))).length;
       return count ? `${count === 1 ? '1 session' : `${count} sessions`} of ${user.username} ended.` : null;
     },
   });

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import { recordEvent } from '../../../events/events.js';
 import { bulkRoute } from '../../../http/bulk.js';
+import { actorOf } from '../../../http/guard.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { deleteRefreshTokens, listRefreshTokens } from '../../../oauth/grants.js';
 import { renderTab, tabUrl } from './tabs.js';
@@ -27,16 +27,7 @@ export function tokensTab(db: Knex): Router {
     warning: () => 'The applications holding these tokens can no longer refresh access; the user signs in again there.',
     apply: async (req, items) => {
       const user = req.subject!;
-      const count = await db.transaction(async (trx) => {
-        const deleted = (await deleteRefreshTokens(trx, user.id, items.map((i) => String(i.id)))).length;
-        if (deleted) {
-          await recordEvent(trx, {
-            action: 'model_deleted', user: req.user, app: 'roster.oauth', clientIp: req.ip,
-            context: { model: { model_name: 'refresh_token' }, user: user.username, count: deleted },
-          });
-        }
-        return deleted;
-      });
+      const count = (await deleteRefreshTokens(db, user, items.map((i) => String(i.id)), actorOf(req))).length;
       return count ? `${count === 1 ? 'Refresh token' : `${count} refresh tokens`} of ${user.username} revoked.` : null;
     },
   });
