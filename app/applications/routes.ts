@@ -8,7 +8,7 @@ import { validName } from '../identity/names.js';
 import { bulkRoute } from '../http/bulk.js';
 import { HttpError } from '../errors.js';
 import { parseId } from '../http/params.js';
-import { wantsFragment } from '../http/htmx.js';
+import { isRegion } from '../http/htmx.js';
 import { toast } from '../http/toast.js';
 import {
   CONSENT_MODES, createApplication, deleteApplications, findApplication, listApplications, rotateSecret, updateApplication,
@@ -149,7 +149,7 @@ export function applicationRoutes(config: Config, db: Knex): Router {
       return view(req, res, `Edit ${before.name}`, '../applications/_form', { application: before, values: form.values, errors, action: `/applications/${before.id}` }, 422);
     }
     toast(req, `Application ${saved.application.name} saved.`);
-    if (wantsFragment(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
+    if (isRegion(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
     res.redirect(303, `/applications/${before.id}`);
   });
 

@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import { safeNext } from './return-to.js';
 import { RuleError } from '../errors.js';
-import { closeModal, wantsFragment } from './htmx.js';
+import { closeModal, isRegion } from './htmx.js';
 import { toast } from './toast.js';
 
 export interface BulkItem {
@@ -75,7 +75,7 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
     const items = await action.load(req, readIds(req.query.ids), true);
     if (!items.length) {
       toast(req, `Select at least one ${action.noun[0]} first.`, { kind: 'info' });
-      if (wantsFragment(req, 'modal')) return res.set('HX-Reswap', 'none').fragment('shared/_empty');
+      if (isRegion(req, 'modal')) return res.set('HX-Reswap', 'none').fragment('shared/_empty');
       return res.redirect(303, backTo(req, action));
     }
     await showReview(req, res, action, items);
@@ -94,7 +94,7 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
     }
     if (message) toast(req, message);
     else toast(req, `Nothing to ${action.verb.toLowerCase()}: the selected ${action.noun[1]} were ${action.verb.toLowerCase()}d already.`, { kind: 'info' });
-    if (wantsFragment(req, 'modal')) {
+    if (isRegion(req, 'modal')) {
       closeModal(res).set('HX-Trigger', action.changedEvent);
       return res.fragment('shared/_empty');
     }

@@ -4,6 +4,7 @@ import { HttpError } from '../errors.js';
 import { redactUrl } from '../log.js';
 import { wantsJson } from './accepts.js';
 import { isCsrfError } from './csrf.js';
+import { isRegion } from './htmx.js';
 import { toast } from './toast.js';
 
 export function notFound(_req: Request, _res: Response, next: NextFunction): void {
@@ -50,7 +51,7 @@ export function errorHandler(logger: Logger) {
     try {
       if (wantsJson(req) || req.apiToken || req.originalUrl.startsWith('/api/')) {
         res.status(status).json({ detail: message });
-      } else if (req.htmx && !req.htmx.boosted) {
+      } else if (isRegion(req)) {
         toast(req, message, { kind: 'error' });
         res.set('HX-Reswap', 'none');
         await res.fragment('shared/_empty', {}, status);

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { wantsJson } from './accepts.js';
-import { wantsFragment } from './htmx.js';
+import { isRegion } from './htmx.js';
 import { takeToasts } from './toast.js';
 
 declare global {
@@ -51,6 +51,6 @@ export function render(req: Request, res: Response, next: NextFunction): void {
     res.status(status).type('html').send(body + partial);
   };
   res.dialog = (locals, status = 200) =>
-    (wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status));
+    (isRegion(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status));
   next();
 }

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { bulkRoute } from '../../http/bulk.js';
 import { HttpError } from '../../errors.js';
 import { parseId, parseIds } from '../../http/params.js';
-import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { closeModal, isRegion } from '../../http/htmx.js';
 import { toast } from '../../http/toast.js';
 import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
 import { validName } from '../../identity/names.js';
@@ -92,7 +92,7 @@ export function groupRoutes(db: Knex): Router {
     const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 150) : '';
     const page = await listGroups(db, { q, page: typeof req.query.page === 'string' ? req.query.page : undefined });
     const locals = { title: 'Groups', nav: 'groups', q, page };
-    if (wantsFragment(req, 'groups-table')) return res.fragment('directory/groups/_table', locals);
+    if (isRegion(req, 'groups-table')) return res.fragment('directory/groups/_table', locals);
     await res.page('directory/groups/index', locals);
   });
 
@@ -106,7 +106,7 @@ export function groupRoutes(db: Knex): Router {
       return showForm(req, res, { values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
     }
     toast(req, `Group ${saved.group.name} created.`, { link: { href: `/directory/groups/${saved.group.id}`, text: 'Open group' } });
-    if (wantsFragment(req, 'modal')) return closeModal(res).set('HX-Trigger', 'groups-changed').fragment('shared/_empty');
+    if (isRegion(req, 'modal')) return closeModal(res).set('HX-Trigger', 'groups-changed').fragment('shared/_empty');
     res.redirect(303, '/directory/groups');
   });
 
@@ -133,7 +133,7 @@ export function groupRoutes(db: Knex): Router {
       return showForm(req, res, { group: before, values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
     }
     toast(req, `Group ${saved.group.name} saved.`);
-    if (wantsFragment(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
+    if (isRegion(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
     res.redirect(303, `/directory/groups/${before.id}`);
   });
 

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import { bulkRoute } from '../../http/bulk.js';
 import { RuleError } from '../../errors.js';
 import { parseIds } from '../../http/params.js';
-import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { closeModal, isRegion } from '../../http/htmx.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { checkbox } from '../form-fields.js';
@@ -80,7 +80,7 @@ export function activationRoutes(db: Knex): Router {
       return res.dialog(view, 422);
     }
     toast(req, active ? `${user.username} activated: they can log in again.` : `${user.username} deactivated: their sessions ended and login is blocked.`);
-    if (wantsFragment(req, 'modal')) {
+    if (isRegion(req, 'modal')) {
       const from = new URL(req.get('HX-Current-URL') ?? '/', 'http://x').pathname;
       if (from === '/directory/users') return closeModal(res).set('HX-Trigger', 'users-changed').fragment('shared/_empty');
       return res.set('HX-Refresh', 'true').status(204).end();

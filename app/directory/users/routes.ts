@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
 import { wantsJson } from '../../http/accepts.js';
-import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { closeModal, isRegion } from '../../http/htmx.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { domId } from '../../http/view-helpers.js';
@@ -82,7 +82,7 @@ function listRoutes(db: Knex): Router {
     const filter = parseFilter(req.query);
     const [page, folders] = await Promise.all([searchUsers(db, filter), folderTree(db)]);
     const locals = { title: 'Users', nav: 'users', filter, page, folders, sorts: SORTS, filterQuery, sortParam };
-    if (wantsFragment(req, 'users-table')) return res.fragment('directory/users/_results', locals);
+    if (isRegion(req, 'users-table')) return res.fragment('directory/users/_results', locals);
     await res.page('directory/users/index', locals);
   });
 
@@ -103,7 +103,7 @@ function listRoutes(db: Knex): Router {
       return wantsJson(req) ? res.json({ id: user.id, uuid: user.uuid, username: user.username }) : res.end();
     }
     toast(req, `User ${user.username} created.`, { link: { href: `/directory/users/${user.id}`, text: 'Open user' } });
-    if (wantsFragment(req, 'modal')) {
+    if (isRegion(req, 'modal')) {
       closeModal(res).set('HX-Trigger', 'users-changed');
       return res.fragment('shared/_empty');
     }
@@ -139,7 +139,7 @@ function userPageRoutes(db: Knex): Router {
     }
     const { user, changed } = saved;
     toast(req, changed.length ? `User ${user.username} updated.` : `No changes to ${user.username}.`, { kind: changed.length ? 'success' : 'info' });
-    if (wantsFragment(req, 'modal')) {
+    if (isRegion(req, 'modal')) {
       const from = new URL(req.get('HX-Current-URL') ?? '/', 'http://x').pathname;
       // From the list, the row changes in place; from anywhere else, the page reloads (and shows the toast).
       if (from !== '/directory/users') return res.set('HX-Refresh', 'true').status(204).end();

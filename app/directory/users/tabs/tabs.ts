@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { wantsFragment } from '../../../http/htmx.js';
+import { isRegion } from '../../../http/htmx.js';
 import type { User } from '../users.js';
 
 /** The detail page's tabs; each is its own URL. A tab appears here once it exists. */
@@ -25,7 +25,7 @@ export function tabUrl(user: Pick<User, 'id'>, key: TabKey): string {
 export function renderTab(req: Request, res: Response, tab: TabKey, locals: Record<string, unknown>, status = 200): Promise<void> {
   const user = req.subject!;
   const view = { title: `${user.username} · ${TABS.find((t) => t.key === tab)!.label}`, nav: 'users', user, tab, tabs: TABS, tabUrl, ...locals };
-  return wantsFragment(req, 'user-tabs')
+  return isRegion(req, 'user-tabs')
     ? res.fragment('directory/users/tabs/_region', view, status)
     : res.page('directory/users/show', view, status);
 }
