@@ -41,11 +41,3 @@ export function isRegion(req: Request, target?: string): boolean {
   if (!req.htmx || req.htmx.boosted) return false;
   return target === undefined || req.htmx.target === target;
 }
-
-/**
- * For a response that empties the #modal region (the dialog closes): htmx skips a main swap whose
- * content is empty after partials, unless told to do it anyway.
- */
-export function closeModal(res: Response): Response {
-  return res.set('HX-Reswap', 'innerHTML swapEmpty:true');
-}

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { passwordProblem } from '../../auth/passwords.js';
 import type { Config } from '../../config.js';
 import { isRegion } from '../../http/htmx.js';
+import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { formatDateTime } from '../../http/view-helpers.js';
@@ -114,9 +115,9 @@ export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId
       return show(req, res, { title: `Set the password of ${user.username}`, content: '../recovery/_set-password', errors }, 422);
     }
     await actions.setPassword(req, user, password);
-    toast(req, `Password of ${user.username} set. Their other sessions have ended.`);
-    if (isRegion(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
-    res.redirect(303, `/directory/users/${user.id}`);
+    await finishDialog(req, res, {
+      changed: 'users-changed', toast: `Password of ${user.username} set. Their other sessions have ended.`, back: `/directory/users/${user.id}`,
+    });
   });
 
   return { member, byId };
