@@ -116,8 +116,10 @@ export function applicationRoutes(config: Config, db: Knex): Router {
     next();
   });
 
-  router.get('/', async (_req, res) => {
-    await res.page('applications/index', { title: 'Applications', nav: 'applications', applications: await listApplications(db), modes: CONSENT_MODES, issuer });
+  router.get('/', async (req, res) => {
+    const locals = { title: 'Applications', nav: 'applications', applications: await listApplications(db), modes: CONSENT_MODES, issuer };
+    if (isRegion(req, 'applications-table')) return res.fragment('applications/_table', locals);
+    await res.page('applications/index', locals);
   });
 
   router.get('/new', (req, res) => view(req, res, 'Create application', '../applications/_form', { values: EMPTY, errors: {}, action: '/applications' }));

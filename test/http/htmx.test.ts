@@ -134,6 +134,26 @@ describe('htmx: one way for each idea', () => {
     });
   }
 
+  const tables: [string, string, string, string][] = [
+    ['/directory/users', 'users-table', 'users-changed', '<table class="table users">'],
+    ['/directory/groups', 'groups-table', 'groups-changed', '>Admins</a>'],
+    ['/directory/tokens', 'tokens-table', 'tokens-changed', 'No tokens yet.'],
+    ['/applications', 'applications-table', 'applications-changed', 'No applications yet.'],
+  ];
+  for (const [url, id, changed, content] of tables) {
+    it(`reloads ${id} one way: it asks for itself when it hears ${changed}, and gets its fragment`, async () => {
+      const page = await admin.get(url);
+      expect(page.text).to.match(new RegExp(`<div id="${id}" hx-get="${url}" hx-trigger="${changed} from:body" hx-swap="outerHTML">`));
+      expect(page.text, 'no table is picked out of a full page').to.not.contain('hx-select');
+      const fragment = await admin.get(url).set(region(id));
+      expect(fragment.status).to.equal(200);
+      expect(fragment.text).to.match(new RegExp(`^<div id="${id}"`)).and.contain(content).and.not.contain('<html');
+      // Boosted navigation to the same URL is a page, whatever it aims at.
+      const boosted = await admin.get(url).set({ ...region(id), 'HX-Request-Type': 'full' });
+      expect(boosted.text).to.contain('<html');
+    });
+  }
+
   it("reloads a thing's page when things of its kind change: a group's, an application's, a user's header and tab", async () => {
     const groupId = await ensureGroup(t.db, 'Engineering', false);
     const groupPage = await admin.get(`/directory/groups/${groupId}`);
