@@ -111,7 +111,7 @@ export function applicationRoutes(config: Config, db: Knex): Router {
   router.param('appId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
     const appId = parseId(id);
     const application = appId === null ? undefined : await findApplication(db, appId);
-    if (!application) return next(new HttpError(404, 'There is no such application.'));
+    if (!application) return next(new HttpError(404, 'There is no such application.', '/applications'));
     req.client = application;
     next();
   });

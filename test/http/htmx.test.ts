@@ -174,4 +174,33 @@ describe('htmx: one way for each idea', () => {
     expect(tab.text).to.match(/^<div id="user-tabs" hx-get="\/directory\/users\/\d+\/sessions" hx-trigger="tab-changed from:body, users-changed from:body"/);
     expect(tab.text).to.contain('<hx-partial hx-target="#user-header" hx-swap="outerHTML"><header id="user-header"').and.contain('>Activate</a>');
   });
+
+  it("sends a gone thing's page to its list, with a note; a dialog about it leaves the page alone", async () => {
+    const userId = await insertUser(t.db, { username: 'ana', path: 'users' });
+    const groupId = await ensureGroup(t.db, 'Engineering', false);
+    await post('/applications', { ...application, name: 'Wiki', slug: 'wiki' });
+    const appId = await idOf('applications', { slug: 'wiki' });
+    await post('/directory/users/delete', { ids: String(userId) }, MODAL);
+    await post('/directory/groups/delete', { ids: String(groupId) }, MODAL);
+    await post('/applications/delete', { ids: String(appId) }, MODAL);
+
+    for (const [url, id, list, note] of [
+      [`/directory/users/${userId}`, 'user-tabs', '/directory/users', 'There is no such user.'],
+      [`/directory/users/${userId}/events`, 'user-tabs', '/directory/users', 'There is no such user.'],
+      [`/directory/groups/${groupId}`, 'group-page', '/directory/groups', 'There is no such group.'],
+      [`/applications/${appId}`, 'application-page', '/applications', 'There is no such application.'],
+    ]) {
+      const res = await admin.get(url).set(region(id));
+      expect(res.status, url).to.equal(404);
+      expect(res.headers['hx-redirect'], url).to.equal(list);
+      expect((await admin.get(list)).text, url).to.contain(note);
+    }
+
+    const dialog = await admin.get(`/directory/users/${userId}/edit`).set(MODAL);
+    expect(dialog.status).to.equal(404);
+    expect(dialog.headers['hx-redirect']).to.equal(undefined);
+    expect(dialog.headers['hx-reswap']).to.equal('none');
+    expect(dialog.text).to.contain('There is no such user.');
+    expect((await admin.get(`/directory/users/${userId}`)).status, 'a page, without htmx, is a 404 page').to.equal(404);
+  });
 });

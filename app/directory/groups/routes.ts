@@ -83,7 +83,7 @@ export function groupRoutes(db: Knex): Router {
   router.param('groupId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
     const groupId = parseId(id);
     const group = groupId === null ? undefined : await findGroup(db, groupId);
-    if (!group) return next(new HttpError(404, 'There is no such group. It may have been deleted.'));
+    if (!group) return next(new HttpError(404, 'There is no such group. It may have been deleted.', '/directory/groups'));
     req.group = group;
     next();
   });
