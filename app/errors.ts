@@ -3,7 +3,12 @@
  * them; the error handler (app/http/errors.ts) turns them into a page, a toast or JSON.
  */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  /**
+   * `up`, for a thing that is not there (404): the page that lists such things. A region of the
+   * thing's own page that reloads after a change (it was deleted, here or by someone else) takes the
+   * browser there instead of staying on a page about nothing.
+   */
+  constructor(readonly status: number, message: string, readonly up?: string) {
     super(message);
   }
 }

@@ -8,8 +8,8 @@ import { validName } from '../identity/names.js';
 import { bulkRoute } from '../http/bulk.js';
 import { HttpError } from '../errors.js';
 import { parseId } from '../http/params.js';
-import { wantsFragment } from '../http/htmx.js';
-import { toast } from '../http/toast.js';
+import { isRegion } from '../http/htmx.js';
+import { finishDialog } from '../http/render.js';
 import {
   CONSENT_MODES, createApplication, deleteApplications, findApplication, listApplications, rotateSecret, updateApplication,
   type Application, type ApplicationFields, type ConsentMode,
@@ -111,13 +111,15 @@ export function applicationRoutes(config: Config, db: Knex): Router {
   router.param('appId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
     const appId = parseId(id);
     const application = appId === null ? undefined : await findApplication(db, appId);
-    if (!application) return next(new HttpError(404, 'There is no such application.'));
+    if (!application) return next(new HttpError(404, 'There is no such application.', '/applications'));
     req.client = application;
     next();
   });
 
-  router.get('/', async (_req, res) => {
-    await res.page('applications/index', { title: 'Applications', nav: 'applications', applications: await listApplications(db), modes: CONSENT_MODES, issuer });
+  router.get('/', async (req, res) => {
+    const locals = { title: 'Applications', nav: 'applications', applications: await listApplications(db), modes: CONSENT_MODES, issuer };
+    if (isRegion(req, 'applications-table')) return res.fragment('applications/_table', locals);
+    await res.page('applications/index', locals);
   });
 
   router.get('/new', (req, res) => view(req, res, 'Create application', '../applications/_form', { values: EMPTY, errors: {}, action: '/applications' }));
@@ -134,7 +136,9 @@ export function applicationRoutes(config: Config, db: Knex): Router {
   });
 
   router.get('/:appId', async (req, res) => {
-    await res.page('applications/show', { title: req.client!.name, nav: 'applications', application: req.client, modes: CONSENT_MODES, issuer });
+    const locals = { title: req.client!.name, nav: 'applications', application: req.client, modes: CONSENT_MODES, issuer };
+    if (isRegion(req, 'application-page')) return res.fragment('applications/_application', locals);
+    await res.page('applications/show', locals);
   });
 
   router.get('/:appId/edit', (req, res) =>
@@ -148,9 +152,7 @@ export function applicationRoutes(config: Config, db: Knex): Router {
       const errors = saved && !saved.ok ? { ...form.errors, [saved.field]: saved.message } : form.errors;
       return view(req, res, `Edit ${before.name}`, '../applications/_form', { application: before, values: form.values, errors, action: `/applications/${before.id}` }, 422);
     }
-    toast(req, `Application ${saved.application.name} saved.`);
-    if (wantsFragment(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
-    res.redirect(303, `/applications/${before.id}`);
+    await finishDialog(req, res, { changed: 'applications-changed', toast: `Application ${saved.application.name} saved.`, back: `/applications/${before.id}` });
   });
 
   router.post('/:appId/secret', async (req, res) => {

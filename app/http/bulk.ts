@@ -1,7 +1,8 @@
 import type { Request, Response, Router } from 'express';
 import { safeNext } from './return-to.js';
 import { RuleError } from '../errors.js';
-import { closeModal, wantsFragment } from './htmx.js';
+import { isRegion } from './htmx.js';
+import { finishDialog } from './render.js';
 import { toast } from './toast.js';
 
 export interface BulkItem {
@@ -75,7 +76,7 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
     const items = await action.load(req, readIds(req.query.ids), true);
     if (!items.length) {
       toast(req, `Select at least one ${action.noun[0]} first.`, { kind: 'info' });
-      if (wantsFragment(req, 'modal')) return res.set('HX-Reswap', 'none').fragment('shared/_empty');
+      if (isRegion(req, 'modal')) return res.set('HX-Reswap', 'none').fragment('shared/_empty');
       return res.redirect(303, backTo(req, action));
     }
     await showReview(req, res, action, items);
@@ -92,12 +93,7 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
       if (!(err instanceof RuleError)) throw err;
       return showReview(req, res, action, await action.load(req, ids, true), err.message, err.status);
     }
-    if (message) toast(req, message);
-    else toast(req, `Nothing to ${action.verb.toLowerCase()}: the selected ${action.noun[1]} were ${action.verb.toLowerCase()}d already.`, { kind: 'info' });
-    if (wantsFragment(req, 'modal')) {
-      closeModal(res).set('HX-Trigger', action.changedEvent);
-      return res.fragment('shared/_empty');
-    }
-    res.redirect(303, backTo(req, action));
+    const done = message ?? { message: `Nothing to ${action.verb.toLowerCase()}: the selected ${action.noun[1]} were ${action.verb.toLowerCase()}d already.`, kind: 'info' as const };
+    await finishDialog(req, res, { changed: action.changedEvent, toast: done, back: backTo(req, action) });
   });
 }

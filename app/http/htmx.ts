@@ -32,15 +32,12 @@ export function htmx(req: Request, res: Response, next: NextFunction): void {
   next();
 }
 
-/** True when an htmx request asks for the given region only (not a boosted full page). */
-export function wantsFragment(req: Request, target: string): boolean {
-  return Boolean(req.htmx && !req.htmx.boosted && req.htmx.target === target);
-}
-
 /**
- * For a response that empties the #modal region (the dialog closes): htmx skips a main swap whose
- * content is empty after partials, unless told to do it anyway.
+ * The one test for "answer a region, not a page": an htmx request that swaps part of the page
+ * (not a boosted navigation, which wants the whole page). With `target`, that region only: the
+ * #modal, a table that asks for itself, a tab.
  */
-export function closeModal(res: Response): Response {
-  return res.set('HX-Reswap', 'innerHTML swapEmpty:true');
+export function isRegion(req: Request, target?: string): boolean {
+  if (!req.htmx || req.htmx.boosted) return false;
+  return target === undefined || req.htmx.target === target;
 }

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { wantsJson } from './accepts.js';
-import { wantsFragment } from './htmx.js';
-import { takeToasts } from './toast.js';
+import { isRegion } from './htmx.js';
+import { type Toast, takeToasts, toast } from './toast.js';
 
 declare global {
   namespace Express {
@@ -51,6 +51,32 @@ export function render(req: Request, res: Response, next: NextFunction): void {
     res.status(status).type('html').send(body + partial);
   };
   res.dialog = (locals, status = 200) =>
-    (wantsFragment(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status));
+    (isRegion(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status));
   next();
+}
+
+export interface DialogEnd {
+  /**
+   * The event that says what changed ("users-changed"). The page decides what to show: each region
+   * that shows such things listens for it (`hx-trigger="users-changed from:body"`) and reloads itself.
+   */
+  changed: string;
+  /** The message for the toast region. */
+  toast: string | (Partial<Toast> & { message: string });
+  /** Where a plain form goes afterwards (303): the page it came from, or the thing's page. */
+  back: string;
+}
+
+/**
+ * The one way a dialog (a form or a review) ends once it has done its work: the toast; then, in the
+ * htmx modal, the modal closes and the page hears what changed; without htmx, Post/Redirect/Get.
+ * The server never asks which page the modal was opened on.
+ */
+export async function finishDialog(req: Request, res: Response, end: DialogEnd): Promise<void> {
+  const { message, ...options } = typeof end.toast === 'string' ? { message: end.toast } : end.toast;
+  toast(req, message, options);
+  if (!isRegion(req, 'modal')) return res.redirect(303, end.back);
+  // The response empties #modal; htmx skips a main swap left empty by its partials (the toast) unless told.
+  res.set('HX-Reswap', 'innerHTML swapEmpty:true').set('HX-Trigger', end.changed);
+  await res.fragment('shared/_empty');
 }

@@ -301,20 +301,32 @@ describe('Directory > Users', () => {
       expect((await t.db('users').where({ id: userId }).first())!.path).to.equal('users/moved');
     });
 
-    it('quick edit from the list swaps the row in place and shows a toast', async () => {
+    it('quick edit from the list closes the modal with a toast, and the table, hearing users-changed, shows the row changed', async () => {
       const modal = await agent.get(`/directory/users/${userId}/edit`).set('HX-Request', 'true').set('HX-Target', 'div#modal');
       expect(modal.text).to.match(/^<dialog class="modal"/).and.contain(`hx-post="/directory/users/${userId}"`);
       const res = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users', name: 'Ana Renamed', email: 'ana@example.com', attributes: '{team: red}', is_active: 'true', type: 'internal' },
         { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': 'http://127.0.0.1/directory/users?path=users' });
       expect(res.status).to.equal(200);
-      expect(res.text).to.contain(`<hx-partial hx-target="#user-row-${userId}" hx-swap="outerHTML">`).and.contain('Ana Renamed');
-      // The row itself replaces the row: wrapped in a table, it would land as a table nested in the list.
-      expect(res.text).to.contain(`hx-swap="outerHTML"><tr id="user-row-${userId}"`).and.not.contain('<table');
-      expect(res.text).to.contain('User ana updated.');
-      const fromDetail = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users', name: 'Ana Again' },
+      expect(res.headers['hx-trigger']).to.equal('users-changed');
+      expect(res.headers['hx-reswap']).to.contain('swapEmpty:true');
+      expect(res.text).to.match(/^<hx-partial hx-target="#toasts"/).and.contain('User ana updated.');
+      // The table listens for users-changed and asks for itself: the row comes back changed, in its table.
+      const table = await agent.get('/directory/users?path=users').set('HX-Request', 'true').set('HX-Target', 'div#users-table');
+      expect(table.text).to.match(/^<div id="users-table"[^>]*hx-trigger="users-changed from:body"/);
+      expect(table.text).to.match(new RegExp(`<tbody[^>]*>\\s*<tr id="user-row-${userId}"`)).and.contain('Ana Renamed');
+    });
+
+    it('an edit from the user\'s page answers the same; the page\'s tab region, hearing users-changed, brings the header too', async () => {
+      const res = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users', name: 'Ana Again' },
         { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': `http://127.0.0.1/directory/users/${userId}` });
-      expect(fromDetail.status).to.equal(204);
-      expect(fromDetail.headers['hx-refresh']).to.equal('true');
+      expect(res.status).to.equal(200);
+      expect(res.headers['hx-trigger']).to.equal('users-changed');
+      expect(res.text).to.contain('User ana updated.');
+      const page = await agent.get(`/directory/users/${userId}`);
+      expect(page.text).to.contain('<header id="user-header"').and.match(/<div id="user-tabs"[^>]*hx-trigger="[^"]*users-changed from:body/);
+      const region = await agent.get(`/directory/users/${userId}`).set('HX-Request', 'true').set('HX-Target', 'div#user-tabs');
+      expect(region.text).to.match(/^<div id="user-tabs"/).and.not.contain('<html');
+      expect(region.text).to.contain('<hx-partial hx-target="#user-header" hx-swap="outerHTML"><header id="user-header"').and.contain('Ana Again');
     });
 
     it('without JavaScript, saving returns to the list the form was opened from, with its folder, search and page', async () => {

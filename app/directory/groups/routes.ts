@@ -4,8 +4,8 @@ import type { Knex } from 'knex';
 import { bulkRoute } from '../../http/bulk.js';
 import { HttpError } from '../../errors.js';
 import { parseId, parseIds } from '../../http/params.js';
-import { closeModal, wantsFragment } from '../../http/htmx.js';
-import { toast } from '../../http/toast.js';
+import { isRegion } from '../../http/htmx.js';
+import { finishDialog } from '../../http/render.js';
 import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
 import { validName } from '../../identity/names.js';
 import { actorOf } from '../../http/guard.js';
@@ -83,7 +83,7 @@ export function groupRoutes(db: Knex): Router {
   router.param('groupId', async (req: Request, _res: Response, next: NextFunction, id: string) => {
     const groupId = parseId(id);
     const group = groupId === null ? undefined : await findGroup(db, groupId);
-    if (!group) return next(new HttpError(404, 'There is no such group. It may have been deleted.'));
+    if (!group) return next(new HttpError(404, 'There is no such group. It may have been deleted.', '/directory/groups'));
     req.group = group;
     next();
   });
@@ -92,7 +92,7 @@ export function groupRoutes(db: Knex): Router {
     const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 150) : '';
     const page = await listGroups(db, { q, page: typeof req.query.page === 'string' ? req.query.page : undefined });
     const locals = { title: 'Groups', nav: 'groups', q, page };
-    if (wantsFragment(req, 'groups-table')) return res.fragment('directory/groups/_table', locals);
+    if (isRegion(req, 'groups-table')) return res.fragment('directory/groups/_table', locals);
     await res.page('directory/groups/index', locals);
   });
 
@@ -105,16 +105,18 @@ export function groupRoutes(db: Knex): Router {
     if (!saved || !saved.ok) {
       return showForm(req, res, { values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
     }
-    toast(req, `Group ${saved.group.name} created.`, { link: { href: `/directory/groups/${saved.group.id}`, text: 'Open group' } });
-    if (wantsFragment(req, 'modal')) return closeModal(res).set('HX-Trigger', 'groups-changed').fragment('shared/_empty');
-    res.redirect(303, '/directory/groups');
+    await finishDialog(req, res, {
+      changed: 'groups-changed',
+      toast: { message: `Group ${saved.group.name} created.`, link: { href: `/directory/groups/${saved.group.id}`, text: 'Open group' } },
+      back: '/directory/groups',
+    });
   });
 
   router.get('/:groupId', async (req, res) => {
     const group = req.group!;
-    await res.page('directory/groups/show', {
-      title: group.name, nav: 'groups', group, attributes: attributesText(group.attributes), members: await membersOf(db, group.id),
-    });
+    const locals = { title: group.name, nav: 'groups', group, attributes: attributesText(group.attributes), members: await membersOf(db, group.id) };
+    if (isRegion(req, 'group-page')) return res.fragment('directory/groups/_group', locals);
+    await res.page('directory/groups/show', locals);
   });
 
   router.get('/:groupId/edit', (req, res) => showForm(req, res, { group: req.group, values: valuesOf(req.group!), errors: {} }));
@@ -132,9 +134,7 @@ export function groupRoutes(db: Knex): Router {
     if (!saved || !saved.ok) {
       return showForm(req, res, { group: before, values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
     }
-    toast(req, `Group ${saved.group.name} saved.`);
-    if (wantsFragment(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
-    res.redirect(303, `/directory/groups/${before.id}`);
+    await finishDialog(req, res, { changed: 'groups-changed', toast: `Group ${saved.group.name} saved.`, back: `/directory/groups/${before.id}` });
   });
 
   return router;

@@ -4,6 +4,7 @@ import type { Actor } from '../../events/events.js';
 import { actorOf } from '../../http/guard.js';
 import { text } from '../form-fields.js';
 import { bulkRoute, type BulkAction } from '../../http/bulk.js';
+import { isRegion } from '../../http/htmx.js';
 import { formatDateTime } from '../../http/view-helpers.js';
 import { createToken, deleteTokens, listTokens, revokeTokens } from './tokens.js';
 
@@ -41,8 +42,10 @@ export function tokenRoutes(db: Knex): Router {
   bulkRoute(router, '/revoke', action('Revoke', (ids, actor) => revokeTokens(db, ids, actor)));
   bulkRoute(router, '/delete', action('Delete', (ids, actor) => deleteTokens(db, ids, actor)));
 
-  router.get('/', async (_req, res) => {
-    await res.page('directory/tokens/index', { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) });
+  router.get('/', async (req, res) => {
+    const locals = { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) };
+    if (isRegion(req, 'tokens-table')) return res.fragment('directory/tokens/_table', locals);
+    await res.page('directory/tokens/index', locals);
   });
 
   router.get('/new', (req, res) =>

@@ -4,9 +4,8 @@ import type { Config } from '../../config.js';
 import { bulkRoute } from '../../http/bulk.js';
 import { RuleError } from '../../errors.js';
 import { parseIds } from '../../http/params.js';
-import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
-import { toast } from '../../http/toast.js';
 import { checkbox } from '../form-fields.js';
 import { actorOf } from '../../http/guard.js';
 import { deleteUsers, dependents, findByIds, setActive } from './users.js';
@@ -79,13 +78,11 @@ export function activationRoutes(db: Knex): Router {
       };
       return res.dialog(view, 422);
     }
-    toast(req, active ? `${user.username} activated: they can log in again.` : `${user.username} deactivated: their sessions ended and login is blocked.`);
-    if (wantsFragment(req, 'modal')) {
-      const from = new URL(req.get('HX-Current-URL') ?? '/', 'http://x').pathname;
-      if (from === '/directory/users') return closeModal(res).set('HX-Trigger', 'users-changed').fragment('shared/_empty');
-      return res.set('HX-Refresh', 'true').status(204).end();
-    }
-    res.redirect(303, postedFrom(req) ?? `/directory/users/${user.id}`);
+    await finishDialog(req, res, {
+      changed: 'users-changed',
+      toast: active ? `${user.username} activated: they can log in again.` : `${user.username} deactivated: their sessions ended and login is blocked.`,
+      back: postedFrom(req) ?? `/directory/users/${user.id}`,
+    });
   });
 
   return router;

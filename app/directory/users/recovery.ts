@@ -2,7 +2,8 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Knex } from 'knex';
 import { passwordProblem } from '../../auth/passwords.js';
 import type { Config } from '../../config.js';
-import { wantsFragment } from '../../http/htmx.js';
+import { isRegion } from '../../http/htmx.js';
+import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { toast } from '../../http/toast.js';
 import { formatDateTime } from '../../http/view-helpers.js';
@@ -36,7 +37,7 @@ function show(req: Request, res: Response, view: Record<string, unknown> & { con
 
 /** After an action that only needs a toast: htmx stays where it is, a plain form goes back. */
 function done(req: Request, res: Response, status = 200) {
-  if (req.htmx && !req.htmx.boosted) return res.set('HX-Reswap', 'none').fragment('shared/_empty', {}, status);
+  if (isRegion(req)) return res.set('HX-Reswap', 'none').fragment('shared/_empty', {}, status);
   res.redirect(303, postedFrom(req) ?? `/directory/users/${req.subject!.id}`);
 }
 
@@ -63,7 +64,7 @@ export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId
     const user = req.subject!;
     const ttl = lifetime(config, req.body?.ttl);
     const { link, expires } = await actions.copyLink(req, user, ttl);
-    if (wantsFragment(req, 'modal')) return showLink(req, res, { link, expires, ttl });
+    if (isRegion(req, 'modal')) return showLink(req, res, { link, expires, ttl });
     req.session.recoveryLink = { userId: user.id, link, expires: expires.toISOString(), ttl };
     const from = postedFrom(req);
     res.redirect(303, `/directory/users/${user.id}/recovery-link${from ? `?from=${encodeURIComponent(from)}` : ''}`);
@@ -114,9 +115,9 @@ export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId
       return show(req, res, { title: `Set the password of ${user.username}`, content: '../recovery/_set-password', errors }, 422);
     }
     await actions.setPassword(req, user, password);
-    toast(req, `Password of ${user.username} set. Their other sessions have ended.`);
-    if (wantsFragment(req, 'modal')) return res.set('HX-Refresh', 'true').status(204).end();
-    res.redirect(303, `/directory/users/${user.id}`);
+    await finishDialog(req, res, {
+      changed: 'users-changed', toast: `Password of ${user.username} set. Their other sessions have ended.`, back: `/directory/users/${user.id}`,
+    });
   });
 
   return { member, byId };

@@ -18,7 +18,7 @@ export function loadSubject(db: Knex) {
   return async (req: Request, _res: Response, next: NextFunction, id: string): Promise<void> => {
     const userId = parseId(id);
     const user = userId === null ? undefined : await findById(db, userId);
-    if (!user) return next(new HttpError(404, 'There is no such user. It may have been deleted.'));
+    if (!user) return next(new HttpError(404, 'There is no such user. It may have been deleted.', '/directory/users'));
     req.subject = user;
     next();
   };

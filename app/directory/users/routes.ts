@@ -2,10 +2,9 @@ import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
 import { wantsJson } from '../../http/accepts.js';
-import { closeModal, wantsFragment } from '../../http/htmx.js';
+import { isRegion } from '../../http/htmx.js';
+import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
-import { toast } from '../../http/toast.js';
-import { domId } from '../../http/view-helpers.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
 import { filterQuery, parseFilter, sortParam, SORTS } from './list-url.js';
 import { folderTree } from './folders.js';
@@ -84,7 +83,7 @@ function listRoutes(db: Knex): Router {
     const filter = parseFilter(req.query);
     const [page, folders] = await Promise.all([searchUsers(db, filter), folderTree(db)]);
     const locals = { title: 'Users', nav: 'users', filter, page, folders, sorts: SORTS, filterQuery, sortParam };
-    if (wantsFragment(req, 'users-table')) return res.fragment('directory/users/_results', locals);
+    if (isRegion(req, 'users-table')) return res.fragment('directory/users/_results', locals);
     await res.page('directory/users/index', locals);
   });
 
@@ -104,12 +103,11 @@ function listRoutes(db: Knex): Router {
       res.status(201).location(`/directory/users/${user.id}`);
       return wantsJson(req) ? res.json({ id: user.id, uuid: user.uuid, username: user.username }) : res.end();
     }
-    toast(req, `User ${user.username} created.`, { link: { href: `/directory/users/${user.id}`, text: 'Open user' } });
-    if (wantsFragment(req, 'modal')) {
-      closeModal(res).set('HX-Trigger', 'users-changed');
-      return res.fragment('shared/_empty');
-    }
-    res.redirect(303, `/directory/users${filterQuery(parseFilter({}), { path: user.path })}`);
+    await finishDialog(req, res, {
+      changed: 'users-changed',
+      toast: { message: `User ${user.username} created.`, link: { href: `/directory/users/${user.id}`, text: 'Open user' } },
+      back: `/directory/users${filterQuery(parseFilter({}), { path: user.path })}`,
+    });
   });
 
   return router;
@@ -136,14 +134,11 @@ function userPageRoutes(db: Knex): Router {
       return showForm(req, res, { user: before, values: form.values, errors: await allErrors(db, form, saved, before.id), from: postedFrom(req) }, 422);
     }
     const { user, changed } = saved;
-    toast(req, changed.length ? `User ${user.username} updated.` : `No changes to ${user.username}.`, { kind: changed.length ? 'success' : 'info' });
-    if (wantsFragment(req, 'modal')) {
-      const from = new URL(req.get('HX-Current-URL') ?? '/', 'http://x').pathname;
-      // From the list, the row changes in place; from anywhere else, the page reloads (and shows the toast).
-      if (from !== '/directory/users') return res.set('HX-Refresh', 'true').status(204).end();
-      return closeModal(res).fragment('directory/users/_row-updated', { user, rowId: domId(user, 'user-row') });
-    }
-    res.redirect(303, postedFrom(req) ?? `/directory/users/${user.id}`);
+    await finishDialog(req, res, {
+      changed: 'users-changed',
+      toast: changed.length ? `User ${user.username} updated.` : { message: `No changes to ${user.username}.`, kind: 'info' },
+      back: postedFrom(req) ?? `/directory/users/${user.id}`,
+    });
   });
 
   return router;

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { addMembership, findGroupByNameOrId, groupChoices, groupsOfUser, removeMemberships } from '../../groups/groups.js';
 import { bulkRoute } from '../../../http/bulk.js';
-import { wantsFragment } from '../../../http/htmx.js';
+import { isRegion } from '../../../http/htmx.js';
 import { toast } from '../../../http/toast.js';
 import { text } from '../../form-fields.js';
 import { actorOf } from '../../../http/guard.js';
@@ -29,7 +29,7 @@ export function groupsTab(db: Knex): Router {
     }
     const added = await addMembership(db, user, group, actorOf(req));
     toast(req, added ? `${user.username} added to ${group.name}.` : `${user.username} is in ${group.name} already.`, { kind: added ? 'success' : 'info' });
-    if (wantsFragment(req, 'user-tabs')) return show(req, res);
+    if (isRegion(req, 'user-tabs')) return show(req, res);
     res.redirect(303, tabUrl(user, 'groups'));
   });
 

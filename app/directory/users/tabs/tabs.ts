@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { wantsFragment } from '../../../http/htmx.js';
+import { isRegion } from '../../../http/htmx.js';
 import type { User } from '../users.js';
 
 /** The detail page's tabs; each is its own URL. A tab appears here once it exists. */
@@ -19,13 +19,14 @@ export function tabUrl(user: Pick<User, 'id'>, key: TabKey): string {
 }
 
 /**
- * Renders a tab of the user detail page: the tab region alone for htmx (tab links swap it and push
- * the URL), the whole page otherwise.
+ * Renders a tab of the user detail page: for htmx, the tab region (tab links swap it and push the
+ * URL; it reloads itself when the user or the tab's things change) with the page's header; the
+ * whole page otherwise.
  */
 export function renderTab(req: Request, res: Response, tab: TabKey, locals: Record<string, unknown>, status = 200): Promise<void> {
   const user = req.subject!;
   const view = { title: `${user.username} · ${TABS.find((t) => t.key === tab)!.label}`, nav: 'users', user, tab, tabs: TABS, tabUrl, ...locals };
-  return wantsFragment(req, 'user-tabs')
-    ? res.fragment('directory/users/tabs/_region', view, status)
+  return isRegion(req, 'user-tabs')
+    ? res.fragment('directory/users/tabs/_fragment', view, status)
     : res.page('directory/users/show', view, status);
 }
