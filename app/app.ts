@@ -6,16 +6,18 @@ import express from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Config } from './config.js';
-import { redactUrl } from './log.js';
-import { authRoutes } from './auth/routes.js';
-import { groupRoutes } from './directory/groups/routes.js';
-import { userRoutes } from './directory/users/routes.js';
 import { bearerAuth } from './api/bearer.js';
+import { apiRoutes } from './api/routes.js';
+import { applicationRoutes } from './applications/routes.js';
+import { authRoutes } from './auth/routes.js';
+import type { Config } from './config.js';
+import { groupRoutes } from './directory/groups/routes.js';
+import { tokenRoutes } from './directory/tokens/routes.js';
+import { userRoutes } from './directory/users/routes.js';
 import { bodyParsers, refuseUnreadableBody } from './http/body.js';
 import { csrfProtection } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
-import { requireAdmin, loadUser } from './http/guard.js';
+import { loadUser, requireAdmin } from './http/guard.js';
 import { healthRoutes } from './http/health.js';
 import { htmx } from './http/htmx.js';
 import { render } from './http/render.js';
@@ -23,11 +25,9 @@ import { noStore, securityHeaders } from './http/security.js';
 import { sessions, trackActivity } from './http/sessions.js';
 import { ejsOptions, partials } from './http/templates.js';
 import { viewHelpers } from './http/view-helpers.js';
+import { redactUrl } from './log.js';
 import { meRoutes } from './me/routes.js';
 import { mfaLoginRoutes } from './mfa/login-routes.js';
-import { applicationRoutes } from './applications/routes.js';
-import { tokenRoutes } from './directory/tokens/routes.js';
-import { apiRoutes } from './api/routes.js';
 import { interactionRoutes, OAUTH_PATH, oauthServer } from './oauth/routes.js';
 import { recoveryRoutes } from './recovery/routes.js';
 
@@ -50,21 +50,28 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.set('view engine', 'ejs');
   app.engine('ejs', (file, data, done) => {
     const settings = (data as { settings: Record<string, unknown> }).settings;
-    ejs.renderFile(file, data as ejs.Data, { ...ejsOptions(config.env === 'production'), cache: Boolean(settings['view cache']), views: [settings.views as string] }, done as never);
+    ejs.renderFile(
+      file,
+      data as ejs.Data,
+      { ...ejsOptions(config.env === 'production'), cache: Boolean(settings['view cache']), views: [settings.views as string] },
+      done as never,
+    );
   });
   app.set('view cache', config.env === 'production');
   app.disable('x-powered-by');
   app.set('etag', false); // pages are per session and per moment: hashing each one for an ETag buys nothing
   Object.assign(app.locals, viewHelpers, { partial: partials(path.join(root, 'views'), config.env === 'production') });
 
-  app.use(pinoHttp({
-    logger,
-    serializers: {
-      req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
-      res: (res) => ({ statusCode: res.statusCode }),
-    },
-    autoLogging: { ignore: (req) => req.url?.startsWith('/-/health/') ?? false },
-  }));
+  app.use(
+    pinoHttp({
+      logger,
+      serializers: {
+        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.remoteAddress }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url?.startsWith('/-/health/') ?? false },
+    }),
+  );
   app.use(securityHeaders(config));
   // Rendering comes first, so that every error has its page or toast, even one raised before the
   // session is loaded (a static file's, a body's).
@@ -75,7 +82,9 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(OAUTH_PATH, oauth.endpoints);
   app.use('/assets', express.static(path.join(root, 'public'), { maxAge: config.env === 'production' ? '1d' : 0 }));
   app.get('/assets/htmx.min.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')));
-  app.get('/assets/simplewebauthn-browser.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js')));
+  app.get('/assets/simplewebauthn-browser.js', (_req, res) =>
+    res.sendFile(path.join(root, 'node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js')),
+  );
 
   // Everything below answers for a session or an API token: no cache may keep it.
   app.use(noStore);
@@ -84,7 +93,10 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   // Programs with an API token have no session and need no CSRF token; browsers have both.
   const session = sessions(config, db, sessionSecret);
   const csrf = csrfProtection(sessionSecret);
-  const browserOnly = (mw: express.RequestHandler): express.RequestHandler => (req, res, next) => (req.apiToken ? next() : mw(req, res, next));
+  const browserOnly =
+    (mw: express.RequestHandler): express.RequestHandler =>
+    (req, res, next) =>
+      req.apiToken ? next() : mw(req, res, next);
   app.use(browserOnly(session));
   app.use(trackActivity);
   app.use(browserOnly(loadUser(db)));

@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { USERNAME_MAX, hasControlChars } from './identity/names.js';
+import { hasControlChars, USERNAME_MAX } from './identity/names.js';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -35,47 +35,50 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-const duration = Joi.string().custom((value: string, helpers) => {
-  const ms = parseDuration(value);
-  return ms && ms > 0 ? ms : helpers.error('any.invalid');
-}).messages({ 'any.invalid': '{{#label}} must be a duration such as 45s, 30m, 12h or 1d' });
+const duration = Joi.string()
+  .custom((value: string, helpers) => {
+    const ms = parseDuration(value);
+    return ms && ms > 0 ? ms : helpers.error('any.invalid');
+  })
+  .messages({ 'any.invalid': '{{#label}} must be a duration such as 45s, 30m, 12h or 1d' });
 
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'production', 'test').default('development'),
-  PORT: Joi.number().integer().min(0).max(65535).default(3000)
-    .messages({ '*': '{{#label}} must be a port number between 0 and 65535' }),
-  DATABASE_URL: Joi.string().trim()
+  PORT: Joi.number().integer().min(0).max(65535).default(3000).messages({ '*': '{{#label}} must be a port number between 0 and 65535' }),
+  DATABASE_URL: Joi.string()
+    .trim()
     .pattern(/^(mysql|mariadb):\/\/[^/\s]+\/[^/\s?]+(\?.*)?$|^sqlite:.+$/)
     .default(`sqlite:${DEFAULT_SQLITE_FILE}`)
     .messages({ 'string.pattern.base': '{{#label}} must look like mysql://user:pass@host:3306/db or sqlite:<path>' }),
-  SESSION_SECRET: Joi.string().min(32)
-    .when('NODE_ENV', { is: 'production', then: Joi.required() })
-    .messages({
-      'any.required': '{{#label}} is required when NODE_ENV=production',
-      'string.min': '{{#label}} must be at least 32 characters',
-    }),
-  PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] })
+  SESSION_SECRET: Joi.string().min(32).when('NODE_ENV', { is: 'production', then: Joi.required() }).messages({
+    'any.required': '{{#label}} is required when NODE_ENV=production',
+    'string.min': '{{#label}} must be at least 32 characters',
+  }),
+  PUBLIC_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
     .messages({ '*': '{{#label}} must be an http:// or https:// URL' }),
-  SMTP_URL: Joi.string().uri({ scheme: ['smtp', 'smtps'] })
+  SMTP_URL: Joi.string()
+    .uri({ scheme: ['smtp', 'smtps'] })
     .messages({ '*': '{{#label}} must look like smtp://user:pass@host:587 or smtps://…' }),
   MAIL_FROM: Joi.string().trim().max(320).default('Roster <roster@localhost>'),
-  BOOTSTRAP_USERNAME: Joi.string().trim().max(USERNAME_MAX).default('akadmin')
+  BOOTSTRAP_USERNAME: Joi.string()
+    .trim()
+    .max(USERNAME_MAX)
+    .default('akadmin')
     .custom((value: string, helpers) => (hasControlChars(value) ? helpers.error('any.invalid') : value))
     .messages({ '*': '{{#label}} must be a username of at most 150 characters without control characters' }),
-  BOOTSTRAP_PASSWORD: Joi.string().min(8).max(72)
-    .messages({ '*': '{{#label}} must be 8 to 72 characters long' }),
-  BOOTSTRAP_EMAIL: Joi.string().email({ tlds: false })
-    .messages({ '*': '{{#label}} must be an e-mail address' }),
+  BOOTSTRAP_PASSWORD: Joi.string().min(8).max(72).messages({ '*': '{{#label}} must be 8 to 72 characters long' }),
+  BOOTSTRAP_EMAIL: Joi.string().email({ tlds: false }).messages({ '*': '{{#label}} must be an e-mail address' }),
   RECOVERY_TOKEN_TTL: duration.default(30 * UNIT_MS.m),
-  TRUST_PROXY: Joi.alternatives(
-    Joi.boolean().truthy('1').falsy('0'),
-    Joi.number().integer().min(0),
-    Joi.string().pattern(/^[\w.:/, -]+$/),
-  ).default(false).messages({ '*': '{{#label}} must be true, false, a hop count or a list of addresses' }),
-  COMPRESSION: Joi.boolean().truthy('1', 'yes', 'on').falsy('0', 'no', 'off').default(false)
+  TRUST_PROXY: Joi.alternatives(Joi.boolean().truthy('1').falsy('0'), Joi.number().integer().min(0), Joi.string().pattern(/^[\w.:/, -]+$/))
+    .default(false)
+    .messages({ '*': '{{#label}} must be true, false, a hop count or a list of addresses' }),
+  COMPRESSION: Joi.boolean()
+    .truthy('1', 'yes', 'on')
+    .falsy('0', 'no', 'off')
+    .default(false)
     .messages({ '*': '{{#label}} must be true or false' }),
-  DELETE_USER_EVENTS: Joi.boolean().truthy('1', 'yes').falsy('0', 'no').default(true)
-    .messages({ '*': '{{#label}} must be true or false' }),
+  DELETE_USER_EVENTS: Joi.boolean().truthy('1', 'yes').falsy('0', 'no').default(true).messages({ '*': '{{#label}} must be true or false' }),
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
 }).unknown(true);
 

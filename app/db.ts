@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import knexPkg from 'knex';
 import type { Knex } from 'knex';
+import knexPkg from 'knex';
 import { migrations } from '../db/migrations/index.js';
 
 const knex = knexPkg.knex;

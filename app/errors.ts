@@ -8,7 +8,11 @@ export class HttpError extends Error {
    * thing's own page that reloads after a change (it was deleted, here or by someone else) takes the
    * browser there instead of staying on a page about nothing.
    */
-  constructor(readonly status: number, message: string, readonly up?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly up?: string,
+  ) {
     super(message);
   }
 }

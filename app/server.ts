@@ -5,9 +5,9 @@ import { bootstrap, SETUP_LINK_TTL_MS } from './auth/bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { describeDatabaseUrl, migrate, openDb } from './db.js';
 import { pruneExpiredSessions } from './http/session-store.js';
-import { checkpointInBackground } from './sqlite-checkpoints.js';
 import { createLogger } from './log.js';
 import { sessionSecretFor } from './secret.js';
+import { checkpointInBackground } from './sqlite-checkpoints.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const PRUNE_EVERY_MS = 60 * 60_000;
@@ -23,7 +23,8 @@ async function prepareDatabase(db: Knex, url: string): Promise<void> {
 function listen(server: Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`PORT: cannot listen on ${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`)));
+      reject(new ConfigError(`PORT: cannot listen on ${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`)),
+    );
     server.listen(port, resolve);
   });
 }
@@ -40,11 +41,16 @@ async function main(): Promise<void> {
     await listen(http, config.port);
     logger.info({ port: config.port, database: describeDatabaseUrl(config.databaseUrl) }, `Roster listening on ${config.publicUrl}`);
     if (setupLink) {
-      console.log(`\nNo administrator can log in yet. Within ${SETUP_LINK_TTL_MS / 60_000} minutes, open this one-time link ` +
-        `to set the password of "${config.bootstrap.username}":\n\n  ${setupLink}\n`);
+      console.log(
+        `\nNo administrator can log in yet. Within ${SETUP_LINK_TTL_MS / 60_000} minutes, open this one-time link `
+          + `to set the password of "${config.bootstrap.username}":\n\n  ${setupLink}\n`,
+      );
     }
     const stopCheckpoints = await checkpointInBackground(db, config.databaseUrl);
-    const prune = setInterval(() => pruneExpiredSessions(db).catch((err) => logger.warn({ err }, 'session pruning failed')), PRUNE_EVERY_MS);
+    const prune = setInterval(
+      () => pruneExpiredSessions(db).catch((err) => logger.warn({ err }, 'session pruning failed')),
+      PRUNE_EVERY_MS,
+    );
     prune.unref();
     void pruneExpiredSessions(db).catch(() => {});
 
@@ -52,7 +58,9 @@ async function main(): Promise<void> {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       clearInterval(prune);
       http.close(() => {
-        stopCheckpoints().then(() => db.destroy()).finally(() => process.exit(0));
+        stopCheckpoints()
+          .then(() => db.destroy())
+          .finally(() => process.exit(0));
       });
       http.closeIdleConnections();
       setTimeout(() => {

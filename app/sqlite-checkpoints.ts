@@ -3,7 +3,11 @@ import type { Knex } from 'knex';
 import { isSqlite } from './db.js';
 
 /** When the worker checkpoints: the log has been quiet for quietMs, or the last checkpoint is atMostEveryMs old. */
-export interface CheckpointTiming { tickMs: number; quietMs: number; atMostEveryMs: number }
+export interface CheckpointTiming {
+  tickMs: number;
+  quietMs: number;
+  atMostEveryMs: number;
+}
 const TIMING: CheckpointTiming = { tickMs: 250, quietMs: 500, atMostEveryMs: 10_000 };
 
 // The worker: its own connection to the same file, checkpointing in PASSIVE mode (it copies what

@@ -2,22 +2,28 @@
 // Builds (or reuses) a big directory on DATABASE_URL (default: SQLite in data/bench.sqlite3), starts
 // Roster in a child process (bench/server.ts), and measures each case over HTTP with autocannon from
 // this process. Reports go to bench/results/.
-import fs from 'node:fs';
+
 import { execFileSync, fork } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { createToken } from '../app/directory/tokens/tokens.js';
 import { hashPassword } from '../app/auth/passwords.js';
 import { describeDatabaseUrl, isSqlite, migrate, openDb } from '../app/db.js';
 import { addMember, ensureGroup } from '../app/directory/groups/groups.js';
+import { createToken } from '../app/directory/tokens/tokens.js';
 import { seedGroups, seedUsers } from '../db/seed.js';
 import type { ServerMessage, ServerStats } from './server.js';
 
 const { values: args } = parseArgs({
   options: {
-    users: { type: 'string', default: '1000000' }, sessions: { type: 'string', default: '2000000' }, events: { type: 'string', default: '5000000' },
-    duration: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, requests: { type: 'string', default: '200' }, 'seed-only': { type: 'boolean', default: false },
+    users: { type: 'string', default: '1000000' },
+    sessions: { type: 'string', default: '2000000' },
+    events: { type: 'string', default: '5000000' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    requests: { type: 'string', default: '200' },
+    'seed-only': { type: 'boolean', default: false },
   },
 });
 const USERS = Number(args.users);
@@ -31,7 +37,8 @@ const PASSWORD = 'bench-password-123';
 const databaseUrl = process.env.DATABASE_URL ?? 'sqlite:data/bench.sqlite3';
 const db = openDb(databaseUrl);
 const batch = isSqlite(db) ? 400 : 2000;
-const progress = (label: string, done: number, total: number) => process.stderr.write(`\r${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')}   `);
+const progress = (label: string, done: number, total: number) =>
+  process.stderr.write(`\r${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')}   `);
 
 /** Rows of a table, or of one user's sessions or events. */
 async function count(table: 'users' | 'sessions' | 'events', userId?: number): Promise<number> {
@@ -42,7 +49,7 @@ async function count(table: 'users' | 'sessions' | 'events', userId?: number): P
 
 /** Rows in batches, in transactions of many batches (fast on both databases). */
 async function bulk(table: 'sessions' | 'events', total: number, make: (i: number) => Record<string, unknown>) {
-  for (let done = 0; done < total;) {
+  for (let done = 0; done < total; ) {
     await db.transaction(async (trx) => {
       for (let k = 0; k < 20 && done < total; k++) {
         const size = Math.min(batch, total - done);
@@ -66,11 +73,25 @@ async function prepare(): Promise<{ heavyUserId: number }> {
     const groups = await seedGroups(db, 100);
     await seedUsers(db, USERS - have, groups, batch);
   }
-  const user = async (username: string, name: string, password: string | null) => (await db('users').where({ username }).first('id'))?.id
-    ?? Number((await db('users').insert({
-      uuid: `${username}-uuid`, username, name, email: '', is_active: true, path: 'admins', type: 'internal',
-      attributes: '{}', password: password && await hashPassword(password, 12), date_joined: new Date(), last_updated: new Date(),
-    }))[0]);
+  const user = async (username: string, name: string, password: string | null) =>
+    (await db('users').where({ username }).first('id'))?.id
+    ?? Number(
+      (
+        await db('users').insert({
+          uuid: `${username}-uuid`,
+          username,
+          name,
+          email: '',
+          is_active: true,
+          path: 'admins',
+          type: 'internal',
+          attributes: '{}',
+          password: password && (await hashPassword(password, 12)),
+          date_joined: new Date(),
+          last_updated: new Date(),
+        })
+      )[0],
+    );
   const adminId = await user('bench-admin', 'Bench admin', PASSWORD);
   await addMember(db, await ensureGroup(db, 'Admins', true), adminId);
   // The user whose detail tabs are measured (out of the folders the bench deletes from).
@@ -80,14 +101,24 @@ async function prepare(): Promise<{ heavyUserId: number }> {
   const someone = (i: number) => userIds[(i * 7919) % userIds.length];
   const now = Date.now();
   const session = (userId: number, i: number) => ({
-    sid: `bench-${now}-${userId}-${i}`, user_id: userId, data: '{"cookie":{}}',
-    last_ip: '10.0.0.1', last_user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0',
-    last_used: new Date(now - i * 1000), expires: new Date(now + 14 * 86_400_000), created: new Date(now - i * 2000),
+    sid: `bench-${now}-${userId}-${i}`,
+    user_id: userId,
+    data: '{"cookie":{}}',
+    last_ip: '10.0.0.1',
+    last_user_agent: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0',
+    last_used: new Date(now - i * 1000),
+    expires: new Date(now + 14 * 86_400_000),
+    created: new Date(now - i * 2000),
   });
   const heavyJson = JSON.stringify({ pk: heavyUserId, username: 'bench-heavy', email: '' });
   const event = (userId: number, i: number) => ({
-    action: i % 5 ? 'login' : 'login_failed', user_pk: userId, user: userId === heavyUserId ? heavyJson : '{}', app: 'roster.auth',
-    context: '{"method":"password"}', client_ip: '10.0.0.2', created: new Date(now - i * 5000),
+    action: i % 5 ? 'login' : 'login_failed',
+    user_pk: userId,
+    user: userId === heavyUserId ? heavyJson : '{}',
+    app: 'roster.auth',
+    context: '{"method":"password"}',
+    client_ip: '10.0.0.2',
+    created: new Date(now - i * 5000),
   });
   const heavySessions = await count('sessions', heavyUserId);
   if (heavySessions < 11_000) await bulk('sessions', 11_000 - heavySessions, (i) => session(heavyUserId, i));
@@ -101,12 +132,19 @@ async function prepare(): Promise<{ heavyUserId: number }> {
   return { heavyUserId };
 }
 
-interface Case { name: string; path: string; list?: boolean }
+interface Case {
+  name: string;
+  path: string;
+  list?: boolean;
+}
 
 /** How much of a file the OS holds in its page cache, as util-linux's fincore reports it (null without it). */
 function fileCache(file: string): string | null {
   try {
-    const [resident, size] = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES,SIZE', file], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    const [resident, size] = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES,SIZE', file], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     return `${(resident / 1048576).toFixed(0)} of ${(size / 1048576).toFixed(0)} MB (${Math.round((100 * resident) / size)}%)`;
   } catch {
     return null;
@@ -115,7 +153,9 @@ function fileCache(file: string): string | null {
 
 async function main() {
   const started = Date.now();
-  console.log(`Preparing ${describeDatabaseUrl(databaseUrl)}: ${USERS.toLocaleString('en')} users, ${SESSIONS.toLocaleString('en')} sessions, ${EVENTS.toLocaleString('en')} events`);
+  console.log(
+    `Preparing ${describeDatabaseUrl(databaseUrl)}: ${USERS.toLocaleString('en')} users, ${SESSIONS.toLocaleString('en')} sessions, ${EVENTS.toLocaleString('en')} events`,
+  );
   const { heavyUserId } = await prepare();
   console.log(`Data ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (args['seed-only']) return db.destroy();
@@ -130,10 +170,11 @@ async function main() {
   const child = fork('dist/bench/server.js', { execArgv: nodeFlags, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
   let exited: (code: number | null) => void = () => {};
   child.on('exit', (code) => exited(code));
-  const nextMessage = () => new Promise<ServerMessage>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as ServerMessage));
-    exited = (code) => reject(new Error(`the bench server exited (${code})`));
-  });
+  const nextMessage = () =>
+    new Promise<ServerMessage>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as ServerMessage));
+      exited = (code) => reject(new Error(`the bench server exited (${code})`));
+    });
   const ports = await nextMessage();
   if (!('port' in ports)) throw new Error('unexpected message from the bench server');
   const stats = async (): Promise<ServerStats> => {
@@ -147,10 +188,21 @@ async function main() {
 
   // Sign in through the real login form.
   const loginPage = await fetch(`${base}/login`);
-  const cookie0 = loginPage.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie0 = loginPage.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())![1];
-  const login = await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { cookie: cookie0, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf, username: 'bench-admin', password: PASSWORD }) });
-  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const login = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: cookie0, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: csrf, username: 'bench-admin', password: PASSWORD }),
+  });
+  const cookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
 
   const first = await fetch(`${base}/directory/users?sort=name`, { headers: { cookie } }).then((r) => r.text());
   const deepToken = /<a rel="next" href="[^"]*page=([^"&]+)/.exec(first)?.[1];
@@ -188,7 +240,7 @@ async function main() {
     const body = Buffer.from(await probe.arrayBuffer());
     const bytes = body.byteLength;
     // The list's rows alone (its <tbody>): the "50 rows within 40 KB" target, apart from the layout.
-    const tbody = list ? /<tbody[^>]*>[\s\S]*?<\/tbody>/.exec(body.toString())?.[0] ?? '' : '';
+    const tbody = list ? (/<tbody[^>]*>[\s\S]*?<\/tbody>/.exec(body.toString())?.[0] ?? '') : '';
     const rows = list ? { rows: tbody.match(/<tr[ >]/g)?.length ?? 0, rowsBytes: Buffer.byteLength(tbody) } : {};
     const { statements: perRequest } = await stats();
     child.send('reset');
@@ -196,14 +248,25 @@ async function main() {
     const sequential = await stats(); // statements and the slowest one over the single-connection run
     const ten = await autocannon({ url, connections: 10, duration: DURATION, headers });
     const row = {
-      case: name, status: probe.status, bytes, ...rows, statements: perRequest, statementsAvg: Number((sequential.statements / SINGLE).toFixed(2)),
+      case: name,
+      status: probe.status,
+      bytes,
+      ...rows,
+      statements: perRequest,
+      statementsAvg: Number((sequential.statements / SINGLE).toFixed(2)),
       slowestStatementMs: sequential.slowestMs,
-      p50: single.latency.p50, p99: single.latency.p99, rps10: Math.round(ten.requests.average), p50at10: ten.latency.p50, p99at10: ten.latency.p99,
+      p50: single.latency.p50,
+      p99: single.latency.p99,
+      rps10: Math.round(ten.requests.average),
+      p50at10: ten.latency.p50,
+      p99at10: ten.latency.p99,
       errors: single.errors + ten.errors + single.non2xx + ten.non2xx,
     };
     results.push(row);
     const size = `${(bytes / 1024).toFixed(1)} KB${list ? ` (${rows.rows} rows: ${((rows.rowsBytes ?? 0) / 1024).toFixed(1)} KB)` : ''}`;
-    console.log(`${name.padEnd(42)} p50 ${row.p50} ms  p99 ${row.p99} ms  ${row.rps10} req/s@10  ${size}  ${perRequest} SQL (avg ${row.statementsAvg}, slowest ${row.slowestStatementMs} ms)`);
+    console.log(
+      `${name.padEnd(42)} p50 ${row.p50} ms  p99 ${row.p99} ms  ${row.rps10} req/s@10  ${size}  ${perRequest} SQL (avg ${row.statementsAvg}, slowest ${row.slowestStatementMs} ms)`,
+    );
   };
 
   await measure('bare Express route (ceiling)', `http://127.0.0.1:${ports.barePort}/`, {});
@@ -211,17 +274,36 @@ async function main() {
 
   // Bulk deletes over HTTP with an API token, each one transaction.
   const admin = await db('users').where({ username: 'bench-admin' }).first('id', 'username', 'email');
-  const token = await createToken(db, { identifier: `bench-${Date.now()}`, description: 'bench', ownerId: admin!.id, expires: null }, admin!);
+  const token = await createToken(
+    db,
+    { identifier: `bench-${Date.now()}`, description: 'bench', ownerId: admin!.id, expires: null },
+    admin!,
+  );
   if (!token.ok) throw new Error('no token');
   const auth = { Authorization: `Bearer ${token.key}`, 'Content-Type': 'application/x-www-form-urlencoded' };
   const timed = async (name: string, path: string, ids: (string | number)[]) => {
     child.send('reset');
     const t0 = performance.now();
-    const res = await fetch(`${base}${path}`, { method: 'POST', redirect: 'manual', headers: auth, body: new URLSearchParams(ids.map((id) => ['ids', String(id)])) });
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: auth,
+      body: new URLSearchParams(ids.map((id) => ['ids', String(id)])),
+    });
     const ms = performance.now() - t0;
     const { statements, slowestMs, slowestSql } = await stats();
-    results.push({ case: name, status: res.status, ms: Math.round(ms), count: ids.length, statements, slowestStatementMs: slowestMs, slowestSql });
-    console.log(`${name.padEnd(42)} ${Math.round(ms)} ms (status ${res.status}; ${statements} SQL, slowest ${slowestMs} ms: ${slowestSql}…)`);
+    results.push({
+      case: name,
+      status: res.status,
+      ms: Math.round(ms),
+      count: ids.length,
+      statements,
+      slowestStatementMs: slowestMs,
+      slowestSql,
+    });
+    console.log(
+      `${name.padEnd(42)} ${Math.round(ms)} ms (status ${res.status}; ${statements} SQL, slowest ${slowestMs} ms: ${slowestSql}…)`,
+    );
   };
   // SQLite has no buffer pool: what a delete reads comes from the OS file cache, or from disk.
   const cached = isSqlite(db) ? fileCache(databaseUrl.slice('sqlite:'.length)) : null;
@@ -243,26 +325,56 @@ async function main() {
   }
   const afterExport = await stats();
   const exportRow = {
-    case: 'export.csv (all users)', status: exported.status, rows: exportLines - 1, mb: Number((exportBytes / 1048576).toFixed(1)),
-    seconds: Number(((performance.now() - t0) / 1000).toFixed(1)), peakRssMbBefore: beforeExport.peakRssMb, peakRssMbAfter: afterExport.peakRssMb,
+    case: 'export.csv (all users)',
+    status: exported.status,
+    rows: exportLines - 1,
+    mb: Number((exportBytes / 1048576).toFixed(1)),
+    seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    peakRssMbBefore: beforeExport.peakRssMb,
+    peakRssMbAfter: afterExport.peakRssMb,
   };
   results.push(exportRow);
-  console.log(`${exportRow.case.padEnd(42)} ${exportRow.rows.toLocaleString('en')} rows, ${exportRow.mb} MB in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before, ${exportRow.peakRssMbAfter} MB after`);
+  console.log(
+    `${exportRow.case.padEnd(42)} ${exportRow.rows.toLocaleString('en')} rows, ${exportRow.mb} MB in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before, ${exportRow.peakRssMbAfter} MB after`,
+  );
   const server = await stats();
 
-  const report = { date: new Date().toISOString(), database: describeDatabaseUrl(databaseUrl), ...measuredOn, serverPeakRssMb: server.peakRssMb, node: process.version, results };
+  const report = {
+    date: new Date().toISOString(),
+    database: describeDatabaseUrl(databaseUrl),
+    ...measuredOn,
+    serverPeakRssMb: server.peakRssMb,
+    node: process.version,
+    results,
+  };
   fs.mkdirSync('bench/results', { recursive: true });
   const stem = `bench/results/${isSqlite(db) ? 'sqlite' : 'mysql'}-${report.date.replace(/[:.]/g, '-')}`;
   fs.writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2));
   const md = [
-    `# Roster bench — ${report.database}, ${report.users.toLocaleString('en')} users (${report.date})`, '',
-    `${report.sessions.toLocaleString('en')} sessions, ${report.events.toLocaleString('en')} events. Node ${report.node}, ${os.cpus().length} CPUs. Peak RSS of the server process (VmHWM, load generator in another process): ${report.serverPeakRssMb} MB.`, '',
-    `Each case after a ${WARMUP} s warm-up at 10 connections. Single connection: ${SINGLE} sequential requests; 10 connections: ${DURATION} s. SQL: statements of one request (avg over the sequential run, which includes the once-a-minute session refresh); slowest: the slowest statement in that run.`, '',
-    '| case | p50 ms | p99 ms | req/s @10 | p50 @10 | p99 @10 | KB | rows: n, KB | SQL | SQL avg | slowest SQL ms |', '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...results.filter((r) => 'p50' in r).map((r) => `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${'rows' in r ? `${r.rows}, ${((r.rowsBytes as number) / 1024).toFixed(1)}` : ''} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`),
-    '', '| bulk delete (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |', '|---|---|---|---|---|', ...results.filter((r) => 'ms' in r).map((r) => `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${r.slowestSql}… \`\` |`), '',
+    `# Roster bench — ${report.database}, ${report.users.toLocaleString('en')} users (${report.date})`,
+    '',
+    `${report.sessions.toLocaleString('en')} sessions, ${report.events.toLocaleString('en')} events. Node ${report.node}, ${os.cpus().length} CPUs. Peak RSS of the server process (VmHWM, load generator in another process): ${report.serverPeakRssMb} MB.`,
+    '',
+    `Each case after a ${WARMUP} s warm-up at 10 connections. Single connection: ${SINGLE} sequential requests; 10 connections: ${DURATION} s. SQL: statements of one request (avg over the sequential run, which includes the once-a-minute session refresh); slowest: the slowest statement in that run.`,
+    '',
+    '| case | p50 ms | p99 ms | req/s @10 | p50 @10 | p99 @10 | KB | rows: n, KB | SQL | SQL avg | slowest SQL ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results
+      .filter((r) => 'p50' in r)
+      .map(
+        (r) =>
+          `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${'rows' in r ? `${r.rows}, ${((r.rowsBytes as number) / 1024).toFixed(1)}` : ''} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`,
+      ),
+    '',
+    '| bulk delete (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |',
+    '|---|---|---|---|---|',
+    ...results
+      .filter((r) => 'ms' in r)
+      .map((r) => `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${r.slowestSql}… \`\` |`),
+    '',
     ...(cached ? [`SQLite database file in the OS file cache before the deletes (fincore): ${cached}.`, ''] : []),
-    `Export: ${exportRow.rows.toLocaleString('en')} rows (${exportRow.mb} MB) in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before the export, ${exportRow.peakRssMbAfter} MB after.`, '',
+    `Export: ${exportRow.rows.toLocaleString('en')} rows (${exportRow.mb} MB) in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before the export, ${exportRow.peakRssMbAfter} MB after.`,
+    '',
   ].join('\n');
   fs.writeFileSync(`${stem}.md`, md);
   console.log(`\nReport: ${stem}.md (server peak RSS ${report.serverPeakRssMb} MB)`);

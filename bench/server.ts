@@ -12,7 +12,13 @@ import { loadConfig } from '../app/config.js';
 import { openDb } from '../app/db.js';
 import { checkpointInBackground } from '../app/sqlite-checkpoints.js';
 
-export interface ServerStats { statements: number; slowestMs: number; slowestSql: string; rssMb: number; peakRssMb: number }
+export interface ServerStats {
+  statements: number;
+  slowestMs: number;
+  slowestSql: string;
+  rssMb: number;
+  peakRssMb: number;
+}
 export type ServerMessage = { port: number; barePort: number } | { stats: ServerStats };
 
 const secret = 'b'.repeat(40);
@@ -23,7 +29,10 @@ const started = new Map<string, number>();
 let statements = 0;
 let slowestMs = 0;
 let slowestSql = '';
-(db as Knex).on('query', (q: { __knexQueryUid: string }) => { statements++; started.set(q.__knexQueryUid, performance.now()); });
+(db as Knex).on('query', (q: { __knexQueryUid: string }) => {
+  statements++;
+  started.set(q.__knexQueryUid, performance.now());
+});
 (db as Knex).on('query-response', (_r: unknown, q: { __knexQueryUid: string; sql: string }) => {
   const t0 = started.get(q.__knexQueryUid);
   const ms = t0 === undefined ? 0 : performance.now() - t0;
@@ -41,9 +50,20 @@ function peakRssMb(): number {
 }
 
 process.on('message', (message: string) => {
-  if (message === 'reset') { statements = 0; slowestMs = 0; slowestSql = ''; return; }
+  if (message === 'reset') {
+    statements = 0;
+    slowestMs = 0;
+    slowestSql = '';
+    return;
+  }
   if (message === 'stats') {
-    const stats: ServerStats = { statements, slowestMs: Number(slowestMs.toFixed(2)), slowestSql, rssMb: Math.round(process.memoryUsage().rss / 1048576), peakRssMb: peakRssMb() };
+    const stats: ServerStats = {
+      statements,
+      slowestMs: Number(slowestMs.toFixed(2)),
+      slowestSql,
+      rssMb: Math.round(process.memoryUsage().rss / 1048576),
+      peakRssMb: peakRssMb(),
+    };
     process.send!({ stats } satisfies ServerMessage);
   }
   if (message === 'stop') void db.destroy().finally(() => process.exit(0));
@@ -53,8 +73,13 @@ await checkpointInBackground(db, config.databaseUrl); // as app/server.ts does
 const app = createApp({ config, db, logger: pino({ level: 'silent' }), sessionSecret: secret });
 const server = createServer(app);
 // The ceiling to compare against: a bare Express route returning a fixed string, in this process.
-const bare = createServer(express().get('/', (_req, res) => { res.send('ok'); }));
-const listening = (s: typeof server) => new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
+const bare = createServer(
+  express().get('/', (_req, res) => {
+    res.send('ok');
+  }),
+);
+const listening = (s: typeof server) =>
+  new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
 Promise.all([listening(server), listening(bare)]).then(([port, barePort]) => {
   // Run by hand (no IPC channel, e.g. under --cpu-prof), it says where it listens and stops on SIGTERM.
   if (process.send) process.send({ port, barePort } satisfies ServerMessage);

@@ -1,25 +1,120 @@
 // `npm run seed -- --users 100000 [--groups 20]`: fills the configured database with realistic
 // users in nested folders and some groups, in batches, for manual testing and benchmarks.
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { ConfigError, loadConfig } from '../app/config.js';
 import { describeDatabaseUrl, migrate, openDb } from '../app/db.js';
 
-const FIRST = ['Ana', 'Ben', 'Chloé', 'David', 'Elif', 'Farid', 'Grace', 'Hiro', 'Inès', 'Jonas', 'Kasia', 'Liam', 'Mara',
-  'Noah', 'Olga', 'Pablo', 'Qiu', 'Rosa', 'Sven', 'Tariq', 'Uma', 'Victor', 'Wen', 'Ximena', 'Yusuf', 'Zoë', 'Amir',
-  'Bianca', 'Carlos', 'Dana', 'Emil', 'Fatima', 'Gustav', 'Hana', 'Ivan', 'Julia', 'Kofi', 'Lena', 'Mateo', 'Nadia'];
-const LAST = ['Müller', 'Smith', 'García', 'Kowalski', 'Nguyen', 'Okafor', 'Rossi', 'Tanaka', 'Dubois', 'Johansson',
-  'Yılmaz', 'Silva', 'Novak', 'Ivanova', 'Haddad', 'Chen', 'Kim', 'Larsen', 'Moreau', 'Papadopoulos', 'Schmidt',
-  'Fernández', 'Andersen', 'Costa', 'Horvat', 'Jensen', 'Kaur', 'Lopez', 'Mensah', 'Nakamura'];
-const FOLDERS = [
-  'users', 'users/staff', 'users/staff/engineering', 'users/staff/engineering/platform', 'users/staff/sales',
-  'users/staff/support', 'users/staff/finance', 'users/customers', 'users/customers/eu', 'users/customers/eu/de',
-  'users/customers/eu/fr', 'users/customers/us', 'users/customers/apac', 'users/partners', 'service-accounts',
+const FIRST = [
+  'Ana',
+  'Ben',
+  'Chloé',
+  'David',
+  'Elif',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Inès',
+  'Jonas',
+  'Kasia',
+  'Liam',
+  'Mara',
+  'Noah',
+  'Olga',
+  'Pablo',
+  'Qiu',
+  'Rosa',
+  'Sven',
+  'Tariq',
+  'Uma',
+  'Victor',
+  'Wen',
+  'Ximena',
+  'Yusuf',
+  'Zoë',
+  'Amir',
+  'Bianca',
+  'Carlos',
+  'Dana',
+  'Emil',
+  'Fatima',
+  'Gustav',
+  'Hana',
+  'Ivan',
+  'Julia',
+  'Kofi',
+  'Lena',
+  'Mateo',
+  'Nadia',
 ];
-const GROUPS = ['Engineering', 'Platform', 'Sales', 'Support', 'Finance', 'Customers EU', 'Customers US', 'Partners',
-  'On-call', 'VPN users', 'Wiki editors', 'Auditors', 'Contractors', 'Beta testers', 'Newsletter'];
+const LAST = [
+  'Müller',
+  'Smith',
+  'García',
+  'Kowalski',
+  'Nguyen',
+  'Okafor',
+  'Rossi',
+  'Tanaka',
+  'Dubois',
+  'Johansson',
+  'Yılmaz',
+  'Silva',
+  'Novak',
+  'Ivanova',
+  'Haddad',
+  'Chen',
+  'Kim',
+  'Larsen',
+  'Moreau',
+  'Papadopoulos',
+  'Schmidt',
+  'Fernández',
+  'Andersen',
+  'Costa',
+  'Horvat',
+  'Jensen',
+  'Kaur',
+  'Lopez',
+  'Mensah',
+  'Nakamura',
+];
+const FOLDERS = [
+  'users',
+  'users/staff',
+  'users/staff/engineering',
+  'users/staff/engineering/platform',
+  'users/staff/sales',
+  'users/staff/support',
+  'users/staff/finance',
+  'users/customers',
+  'users/customers/eu',
+  'users/customers/eu/de',
+  'users/customers/eu/fr',
+  'users/customers/us',
+  'users/customers/apac',
+  'users/partners',
+  'service-accounts',
+];
+const GROUPS = [
+  'Engineering',
+  'Platform',
+  'Sales',
+  'Support',
+  'Finance',
+  'Customers EU',
+  'Customers US',
+  'Partners',
+  'On-call',
+  'VPN users',
+  'Wiki editors',
+  'Auditors',
+  'Contractors',
+  'Beta testers',
+  'Newsletter',
+];
 const DOMAINS = ['example.com', 'example.org', 'corp.example', 'mail.example'];
 const DAY = 86_400_000;
 
@@ -40,8 +135,10 @@ function asciiFold(text: string): string {
 export async function seedGroups(db: Knex, count: number): Promise<number[]> {
   const now = new Date();
   const names = Array.from({ length: count }, (_, i) => (i < GROUPS.length ? GROUPS[i] : `Team ${i + 1}`));
-  await db('groups').insert(names.map((name) => ({ uuid: randomUUID(), name, is_superuser: false, attributes: '{}', created: now, last_updated: now })))
-    .onConflict('name').ignore();
+  await db('groups')
+    .insert(names.map((name) => ({ uuid: randomUUID(), name, is_superuser: false, attributes: '{}', created: now, last_updated: now })))
+    .onConflict('name')
+    .ignore();
   return (await db('groups').whereIn('name', names).select('id')).map((g) => g.id);
 }
 
@@ -50,7 +147,7 @@ export async function seedUsers(db: Knex, count: number, groupIds: number[], bat
   const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)];
   const start = Date.now();
   const base = Number((await db('users').max({ id: 'id' }).first())?.id ?? 0);
-  for (let done = 0; done < count;) {
+  for (let done = 0; done < count; ) {
     const size = Math.min(batchSize, count - done);
     const now = Date.now();
     const rows = Array.from({ length: size }, (_, k) => {
@@ -78,7 +175,12 @@ export async function seedUsers(db: Knex, count: number, groupIds: number[], bat
     await db.transaction(async (trx) => {
       await trx('users').insert(rows);
       if (!groupIds.length) return;
-      const created = await trx('users').whereIn('username', rows.map((r) => r.username)).select('id');
+      const created = await trx('users')
+        .whereIn(
+          'username',
+          rows.map((r) => r.username),
+        )
+        .select('id');
       const memberships = created.flatMap(({ id }) => {
         const n = Math.floor(rnd() * 3);
         return [...new Set(Array.from({ length: n }, () => pick(groupIds)))].map((group_id) => ({ user_id: id, group_id }));
@@ -87,21 +189,28 @@ export async function seedUsers(db: Knex, count: number, groupIds: number[], bat
     });
     done += size;
     const seconds = (Date.now() - start) / 1000;
-    process.stderr.write(`\rusers: ${done.toLocaleString('en')} / ${count.toLocaleString('en')}  (${Math.round(done / Math.max(seconds, 0.001)).toLocaleString('en')}/s)`);
+    process.stderr.write(
+      `\rusers: ${done.toLocaleString('en')} / ${count.toLocaleString('en')}  (${Math.round(done / Math.max(seconds, 0.001)).toLocaleString('en')}/s)`,
+    );
   }
   process.stderr.write('\n');
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { users: { type: 'string', default: '1000' }, groups: { type: 'string', default: '15' }, batch: { type: 'string', default: '400' } },
+    options: {
+      users: { type: 'string', default: '1000' },
+      groups: { type: 'string', default: '15' },
+      batch: { type: 'string', default: '400' },
+    },
   });
   const users = Number(values.users);
   const groups = Number(values.groups);
   const batch = Number(values.batch);
   if (!Number.isInteger(users) || users < 0) throw new ConfigError('--users must be a whole number');
   if (!Number.isInteger(groups) || groups < 0) throw new ConfigError('--groups must be a whole number');
-  if (!Number.isInteger(batch) || batch < 1 || batch > 500) throw new ConfigError('--batch must be between 1 and 500 (SQLite inserts at most 500 rows a statement)');
+  if (!Number.isInteger(batch) || batch < 1 || batch > 500)
+    throw new ConfigError('--batch must be between 1 and 500 (SQLite inserts at most 500 rows a statement)');
   const config = loadConfig();
   const db = openDb(config.databaseUrl);
   try {
@@ -109,7 +218,9 @@ async function main(): Promise<void> {
     const started = Date.now();
     const groupIds = await seedGroups(db, groups);
     await seedUsers(db, users, groupIds, batch);
-    console.log(`Seeded ${users.toLocaleString('en')} users and ${groupIds.length} groups into ${describeDatabaseUrl(config.databaseUrl)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `Seeded ${users.toLocaleString('en')} users and ${groupIds.length} groups into ${describeDatabaseUrl(config.databaseUrl)} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   } finally {
     await db.destroy();
   }

@@ -17,8 +17,12 @@ function runMocha(database: Target): Promise<{ code: number; passed: number; fai
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk; });
-    child.stderr.on('data', (chunk: Buffer) => { out += chunk; });
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
     child.on('close', (code) => {
       const minutes = ((Date.now() - started) / 60_000).toFixed(1);
       console.log(`\n=== Roster test suite on ${NAMES[database]} (${minutes} min) ===`);

@@ -1,20 +1,36 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
 import { passwordProblem } from '../auth/passwords.js';
 import type { Config } from '../config.js';
 import { findGroupByUuid, groupsByOffset, memberIds } from '../directory/groups/groups.js';
-import { readUserForm, attributesText, NEW_USER_VALUES, type UserFormValues } from '../directory/users/form.js';
-import { deleteSessions, listSessions, sessionOwner } from '../identity/sessions.js';
+import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormValues } from '../directory/users/form.js';
 import { loadSubject } from '../directory/users/request.js';
-import { actorOf } from '../http/guard.js';
-import { createUser, deleteUsers, findById, updateUser, userPaths, usersByOffset, type User, type UserApiFilter } from '../directory/users/users.js';
+import {
+  createUser,
+  deleteUsers,
+  findById,
+  type User,
+  type UserApiFilter,
+  updateUser,
+  userPaths,
+  usersByOffset,
+} from '../directory/users/users.js';
 import { HttpError, RuleError } from '../errors.js';
+import { actorOf } from '../http/guard.js';
 import { entryOf, parseId } from '../http/params.js';
+import { deleteSessions, listSessions, sessionOwner } from '../identity/sessions.js';
 import { recoveryActions } from '../recovery/actions.js';
 import { serializeGroup, serializeUsers } from './serializers.js';
 
 const ORDERING: Record<string, UserApiFilter['order']['column']> = {
-  pk: 'id', username: 'username', name: 'name', email: 'email', last_login: 'last_login', date_joined: 'date_joined', is_active: 'is_active', path: 'path',
+  pk: 'id',
+  username: 'username',
+  name: 'name',
+  email: 'email',
+  last_login: 'last_login',
+  date_joined: 'date_joined',
+  is_active: 'is_active',
+  path: 'path',
 };
 
 /** DRF-style validation errors, as authentik's clients expect them: `{ field: ["message"] }`. */
@@ -25,14 +41,23 @@ function validationError(res: Response, errors: Record<string, string>) {
 /** An authentik UserRequest (JSON) as the form fields the web form takes: one set of rules for both. */
 function formBody(body: Record<string, unknown> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of ['username', 'name', 'email', 'path', 'type'] as const) if (body[key] !== undefined && body[key] !== null) out[key] = String(body[key]);
+  for (const key of ['username', 'name', 'email', 'path', 'type'] as const)
+    if (body[key] !== undefined && body[key] !== null) out[key] = String(body[key]);
   if (typeof body.is_active === 'boolean') out.is_active = String(body.is_active);
   if (body.attributes !== undefined) out.attributes = JSON.stringify(body.attributes ?? {});
   return out;
 }
 
 function valuesOf(user: User): UserFormValues {
-  return { username: user.username, path: user.path, attributes: attributesText(user.attributes), name: user.name, email: user.email, is_active: user.isActive, type: user.type };
+  return {
+    username: user.username,
+    path: user.path,
+    attributes: attributesText(user.attributes),
+    name: user.name,
+    email: user.email,
+    is_active: user.isActive,
+    type: user.type,
+  };
 }
 
 function text(value: unknown): string | undefined {
@@ -53,8 +78,13 @@ function envelope(count: number, number: number, size: number, results: unknown[
   const totalPages = Math.max(1, Math.ceil(count / size));
   return {
     pagination: {
-      next: number < totalPages ? number + 1 : 0, previous: number > 1 ? number - 1 : 0, count, current: number, total_pages: totalPages,
-      start_index: count ? (number - 1) * size + 1 : 0, end_index: Math.min(count, number * size),
+      next: number < totalPages ? number + 1 : 0,
+      previous: number > 1 ? number - 1 : 0,
+      count,
+      current: number,
+      total_pages: totalPages,
+      start_index: count ? (number - 1) * size + 1 : 0,
+      end_index: Math.min(count, number * size),
     },
     results,
   };
@@ -70,7 +100,8 @@ export function apiRoutes(config: Config, db: Knex): Router {
   const recovery = recoveryActions(config, db);
 
   router.use((req: Request, res: Response, next: NextFunction) => {
-    if (!req.apiToken) return void res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'Authentication credentials were not provided.' });
+    if (!req.apiToken)
+      return void res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'Authentication credentials were not provided.' });
     if (!req.user?.isAdmin) return void res.status(403).json({ detail: 'You do not have permission to perform this action.' });
     next();
   });
@@ -82,7 +113,10 @@ export function apiRoutes(config: Config, db: Knex): Router {
     for (const key of ['username', 'name', 'email', 'path', 'uuid'] as const) exact[key] = text(q[key]);
     const ordering = text(q.ordering) ?? 'username';
     const filter: UserApiFilter = {
-      exact, isActive: bool(q.is_active), pathStartsWith: text(q.path_startswith), search: text(q.search),
+      exact,
+      isActive: bool(q.is_active),
+      pathStartsWith: text(q.path_startswith),
+      search: text(q.search),
       order: { column: entryOf(ORDERING, ordering.replace(/^-/, '')) ?? 'username', desc: ordering.startsWith('-') },
     };
     const { number, size } = page(req);
@@ -99,7 +133,10 @@ export function apiRoutes(config: Config, db: Knex): Router {
     if (!form.fields) return validationError(res, form.errors);
     const saved = await createUser(db, form.fields, actorOf(req));
     if (!saved.ok) return validationError(res, { [saved.field]: saved.message });
-    res.status(201).location(`/api/v3/core/users/${saved.user.id}/`).json((await serializeUsers(db, [saved.user]))[0]);
+    res
+      .status(201)
+      .location(`/api/v3/core/users/${saved.user.id}/`)
+      .json((await serializeUsers(db, [saved.user]))[0]);
   });
 
   router.get('/core/users/:userId/', async (req, res) => {
@@ -118,7 +155,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
   router.patch('/core/users/:userId/', update(true));
 
   router.delete('/core/users/:userId/', async (req, res) => {
-    let deleted;
+    let deleted: Awaited<ReturnType<typeof deleteUsers>>;
     try {
       deleted = await deleteUsers(db, [req.subject!], actorOf(req), { deleteEvents: config.deleteUserEvents });
     } catch (err) {
@@ -151,8 +188,20 @@ export function apiRoutes(config: Config, db: Knex): Router {
 
   router.get('/core/groups/', async (req, res) => {
     const { number, size } = page(req);
-    const { count, groups } = await groupsByOffset(db, { name: text(req.query.name), search: text(req.query.search) }, (number - 1) * size, size);
-    res.json(envelope(count, number, size, groups.map((g) => serializeGroup(g, []))));
+    const { count, groups } = await groupsByOffset(
+      db,
+      { name: text(req.query.name), search: text(req.query.search) },
+      (number - 1) * size,
+      size,
+    );
+    res.json(
+      envelope(
+        count,
+        number,
+        size,
+        groups.map((g) => serializeGroup(g, [])),
+      ),
+    );
   });
 
   router.get('/core/groups/:groupUuid/', async (req, res) => {
@@ -168,11 +217,30 @@ export function apiRoutes(config: Config, db: Knex): Router {
     const { number, size } = page(req);
     const sessions = (await findById(db, userId)) ? await listSessions(db, userId, req.sessionID) : [];
     const slice = sessions.slice((number - 1) * size, number * size);
-    res.json(envelope(sessions.length, number, size, slice.map((s) => ({
-      uuid: String(s.id), current: false, user: userId, last_ip: s.ip ?? '', last_user_agent: s.device, last_used: s.lastUsed.toISOString(),
-      expires: s.expires.toISOString(), user_agent: { device: { brand: '', family: '', model: '' }, os: { family: '', major: '', minor: '', patch: '', patch_minor: '' }, user_agent: { family: s.device, major: '', minor: '', patch: '' }, string: s.device },
-      geo_ip: null, asn: null,
-    }))));
+    res.json(
+      envelope(
+        sessions.length,
+        number,
+        size,
+        slice.map((s) => ({
+          uuid: String(s.id),
+          current: false,
+          user: userId,
+          last_ip: s.ip ?? '',
+          last_user_agent: s.device,
+          last_used: s.lastUsed.toISOString(),
+          expires: s.expires.toISOString(),
+          user_agent: {
+            device: { brand: '', family: '', model: '' },
+            os: { family: '', major: '', minor: '', patch: '', patch_minor: '' },
+            user_agent: { family: s.device, major: '', minor: '', patch: '' },
+            string: s.device,
+          },
+          geo_ip: null,
+          asn: null,
+        })),
+      ),
+    );
   });
 
   router.delete('/core/authenticated_sessions/:id/', async (req, res) => {

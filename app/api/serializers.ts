@@ -6,8 +6,10 @@ import type { User } from '../directory/users/users.js';
 export async function serializeUsers(db: Db, users: User[]) {
   const ids = users.map((u) => u.id);
   const rows = ids.length
-    ? await db('group_memberships').join('groups', 'groups.id', 'group_memberships.group_id').whereIn('group_memberships.user_id', ids)
-      .select('group_memberships.user_id', 'groups.id', 'groups.uuid', 'groups.name', 'groups.is_superuser', 'groups.attributes')
+    ? await db('group_memberships')
+        .join('groups', 'groups.id', 'group_memberships.group_id')
+        .whereIn('group_memberships.user_id', ids)
+        .select('group_memberships.user_id', 'groups.id', 'groups.uuid', 'groups.name', 'groups.is_superuser', 'groups.attributes')
     : [];
   return users.map((u) => {
     const groups = rows.filter((r) => r.user_id === u.id);
@@ -20,7 +22,13 @@ export async function serializeUsers(db: Db, users: User[]) {
       date_joined: u.dateJoined.toISOString(),
       is_superuser: groups.some((g) => Boolean(g.is_superuser)),
       groups: groups.map((g) => g.uuid),
-      groups_obj: groups.map((g) => ({ pk: g.uuid, num_pk: g.id, name: g.name, is_superuser: Boolean(g.is_superuser), attributes: JSON.parse(g.attributes) })),
+      groups_obj: groups.map((g) => ({
+        pk: g.uuid,
+        num_pk: g.id,
+        name: g.name,
+        is_superuser: Boolean(g.is_superuser),
+        attributes: JSON.parse(g.attributes),
+      })),
       roles: [],
       roles_obj: [],
       email: u.email,

@@ -21,7 +21,7 @@ export async function bootstrap(db: Knex, config: Config): Promise<{ setupLink?:
   const userId = await db.transaction(async (trx) => {
     const groupId = await ensureGroup(trx, ADMIN_GROUP, true);
     const existing = await findCredentials(trx, username);
-    const id = existing?.id ?? await insertUser(trx, { username, name: 'Roster administrator', email, passwordHash });
+    const id = existing?.id ?? (await insertUser(trx, { username, name: 'Roster administrator', email, passwordHash }));
     if (existing) {
       await trx('users').where({ id }).update({ is_active: true });
       if (passwordHash) await setPassword(trx, id, passwordHash);

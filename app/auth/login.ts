@@ -1,8 +1,8 @@
 import type { Request } from 'express';
 import type { Db } from '../db.js';
-import { findCredentials, recordLogin } from '../identity/identity.js';
 import { recordEvent } from '../events/events.js';
 import { markSeen } from '../http/sessions.js';
+import { findCredentials, recordLogin } from '../identity/identity.js';
 import { verifyPassword } from './passwords.js';
 
 export type LoginResult = { ok: true; userId: number } | { ok: false };

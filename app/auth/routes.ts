@@ -1,11 +1,11 @@
-import { Router, type Request } from 'express';
+import { type Request, Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { recordEvent } from '../events/events.js';
 import { safeNext } from '../http/return-to.js';
 import { toast } from '../http/toast.js';
-import { authenticate, completeLogin } from './login.js';
 import { hasSecondFactor } from '../mfa/authenticators.js';
+import { authenticate, completeLogin } from './login.js';
 import { loginRateLimits } from './rate-limit.js';
 
 function regenerate(req: Request): Promise<void> {
@@ -24,9 +24,7 @@ export function authRoutes(config: Config, db: Knex): Router {
     const username = String(req.body?.username ?? '').trim();
     const password = String(req.body?.password ?? '');
     const next = safeNext(req.body?.next);
-    const result = username && password
-      ? await authenticate(db, username, password, config.bcryptRounds, req.ip)
-      : { ok: false as const };
+    const result = username && password ? await authenticate(db, username, password, config.bcryptRounds, req.ip) : { ok: false as const };
     if (!result.ok) {
       const error = username && password ? 'Invalid username or password.' : 'Enter your username and password.';
       return res.page('auth/login', { title: 'Log in', values: { username }, error, next }, username && password ? 401 : 422);

@@ -2,8 +2,18 @@ import type { Db, EventRow } from '../db.js';
 import { toDate } from '../db.js';
 
 export const EVENT_ACTIONS = [
-  'login', 'login_failed', 'logout', 'user_write', 'password_set', 'model_created', 'model_updated',
-  'model_deleted', 'authorize_application', 'email_sent', 'suspicious_request', 'secret_view',
+  'login',
+  'login_failed',
+  'logout',
+  'user_write',
+  'password_set',
+  'model_created',
+  'model_updated',
+  'model_deleted',
+  'authorize_application',
+  'email_sent',
+  'suspicious_request',
+  'secret_view',
 ] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
@@ -80,7 +90,13 @@ function toEvent(row: EventRow): Event {
 }
 
 export async function recentEvents(db: Db, userPk: number, limit = 5): Promise<Event[]> {
-  const rows = await db('events').where({ user_pk: userPk }).orderBy([{ column: 'created', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  const rows = await db('events')
+    .where({ user_pk: userPk })
+    .orderBy([
+      { column: 'created', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(limit);
   return rows.map(toEvent);
 }
 
@@ -98,7 +114,11 @@ export interface EventFilter {
  * One page of a user's events, newest first, by keyset on (created, id) in either direction.
  * `older`/`newer` say whether there is more beyond the page on each side.
  */
-export async function searchEvents(db: Db, filter: EventFilter, pageSize = 50): Promise<{ events: Event[]; older: boolean; newer: boolean }> {
+export async function searchEvents(
+  db: Db,
+  filter: EventFilter,
+  pageSize = 50,
+): Promise<{ events: Event[]; older: boolean; newer: boolean }> {
   const query = db('events').where({ user_pk: filter.userPk });
   if (filter.action) query.where({ action: filter.action });
   if (filter.from) query.where('created', '>=', filter.from);
@@ -107,10 +127,17 @@ export async function searchEvents(db: Db, filter: EventFilter, pageSize = 50): 
   const newerFirst = cursor?.direction !== 'after';
   if (cursor) {
     const cmp = newerFirst ? '<' : '>';
-    query.where((q) => q.where('created', cmp, cursor.created).orWhere((same) => same.where('created', cursor.created).where('id', cmp, cursor.id)));
+    query.where((q) =>
+      q.where('created', cmp, cursor.created).orWhere((same) => same.where('created', cursor.created).where('id', cmp, cursor.id)),
+    );
   }
   const order = newerFirst ? 'desc' : 'asc';
-  const rows = await query.orderBy([{ column: 'created', order }, { column: 'id', order }]).limit(pageSize + 1);
+  const rows = await query
+    .orderBy([
+      { column: 'created', order },
+      { column: 'id', order },
+    ])
+    .limit(pageSize + 1);
   const events = rows.slice(0, pageSize).map(toEvent);
   const more = rows.length > pageSize;
   if (!newerFirst) events.reverse();

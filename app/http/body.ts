@@ -33,7 +33,9 @@ function refusal(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   const { name, code, status, type } = err as { name?: string; code?: string; status?: number; type?: string };
   if (name === 'MulterError') {
-    return code === 'LIMIT_UNEXPECTED_FILE' ? new HttpError(400, 'Only form fields are accepted here, no files.') : new HttpError(413, 'This request is too large.');
+    return code === 'LIMIT_UNEXPECTED_FILE'
+      ? new HttpError(400, 'Only form fields are accepted here, no files.')
+      : new HttpError(413, 'This request is too large.');
   }
   if (status === 413 || type === 'parameters.too.many') return new HttpError(413, 'This request is too large.');
   if (status === 415) return new HttpError(415, 'This kind of content is not accepted here: send a form or JSON in UTF-8.');
@@ -41,7 +43,8 @@ function refusal(err: unknown): HttpError {
 }
 
 const tooDeep: RequestHandler = (req, _res, next) => {
-  if (deeperThan(req.body, BODY_DEPTH)) req.bodyError = new HttpError(400, `The request body is nested too deeply: at most ${BODY_DEPTH} levels.`);
+  if (deeperThan(req.body, BODY_DEPTH))
+    req.bodyError = new HttpError(400, `The request body is nested too deeply: at most ${BODY_DEPTH} levels.`);
   next();
 };
 

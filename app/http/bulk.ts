@@ -1,8 +1,8 @@
 import type { Request, Response, Router } from 'express';
-import { safeNext } from './return-to.js';
 import { RuleError } from '../errors.js';
 import { isRegion } from './htmx.js';
 import { finishDialog } from './render.js';
+import { safeNext } from './return-to.js';
 import { toast } from './toast.js';
 
 export interface BulkItem {
@@ -45,7 +45,10 @@ const MAX_IDS = 10_000;
 /** `ids` as repeated fields (checkboxes) or comma-separated (links and programs). */
 export function readIds(value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];
-  const ids = list.flatMap((v) => (typeof v === 'string' ? v.split(',') : [])).map((v) => v.trim()).filter(Boolean);
+  const ids = list
+    .flatMap((v) => (typeof v === 'string' ? v.split(',') : []))
+    .map((v) => v.trim())
+    .filter(Boolean);
   return [...new Set(ids)].slice(0, MAX_IDS);
 }
 
@@ -85,7 +88,8 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
   router.post(url, async (req, res) => {
     const ids = readIds(req.body?.ids);
     const items = await action.load(req, ids, false);
-    if (!items.length) return showReview(req, res, action, items, `Nothing to ${action.verb.toLowerCase()}: select at least one ${action.noun[0]}.`, 422);
+    if (!items.length)
+      return showReview(req, res, action, items, `Nothing to ${action.verb.toLowerCase()}: select at least one ${action.noun[0]}.`, 422);
     let message: string | null;
     try {
       message = await action.apply(req, items);
@@ -93,7 +97,10 @@ export function bulkRoute(router: Router, url: string, action: BulkAction): void
       if (!(err instanceof RuleError)) throw err;
       return showReview(req, res, action, await action.load(req, ids, true), err.message, err.status);
     }
-    const done = message ?? { message: `Nothing to ${action.verb.toLowerCase()}: the selected ${action.noun[1]} were ${action.verb.toLowerCase()}d already.`, kind: 'info' as const };
+    const done = message ?? {
+      message: `Nothing to ${action.verb.toLowerCase()}: the selected ${action.noun[1]} were ${action.verb.toLowerCase()}d already.`,
+      kind: 'info' as const,
+    };
     await finishDialog(req, res, { changed: action.changedEvent, toast: done, back: backTo(req, action) });
   });
 }

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
 import { csrfSync } from 'csrf-sync';
+import type { NextFunction, Request, Response } from 'express';
 
 declare module 'express-session' {
   interface SessionData {
@@ -25,7 +25,8 @@ declare global {
  * session id at login and logout.
  */
 export function csrfProtection(secret: string) {
-  const tokenOf = (req: Request) => (req.sessionID ? createHmac('sha256', secret).update(`csrf:${req.sessionID}`).digest('hex') : undefined);
+  const tokenOf = (req: Request) =>
+    req.sessionID ? createHmac('sha256', secret).update(`csrf:${req.sessionID}`).digest('hex') : undefined;
   const sync = csrfSync({
     getTokenFromRequest: (req) => (req.body?._csrf as string | undefined) ?? (req.get('X-CSRF-Token') as string | undefined),
     getTokenFromState: tokenOf as never,

@@ -12,7 +12,13 @@ export function notFound(_req: Request, _res: Response, next: NextFunction): voi
 }
 
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 403: 'Forbidden', 404: 'Page not found', 413: 'Too large', 415: 'Unsupported content', 429: 'Too many requests', 500: 'Something went wrong',
+  400: 'Bad request',
+  403: 'Forbidden',
+  404: 'Page not found',
+  413: 'Too large',
+  415: 'Unsupported content',
+  429: 'Too many requests',
+  500: 'Something went wrong',
 };
 
 function describe(err: unknown): { status: number; message: string; up?: string } {
@@ -22,7 +28,7 @@ function describe(err: unknown): { status: number; message: string; up?: string 
   if (err instanceof HttpError) return { status: err.status, message: err.message, up: err.up };
   const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
   if (status && status >= 400 && status < 500) {
-    return { status, message: (err as { expose?: boolean }).expose ? (err as Error).message : TITLES[status] ?? 'Bad request' };
+    return { status, message: (err as { expose?: boolean }).expose ? (err as Error).message : (TITLES[status] ?? 'Bad request') };
   }
   return { status: 500, message: 'Roster could not complete this request. It has been logged; please try again.' };
 }
@@ -33,7 +39,11 @@ function describe(err: unknown): { status: number; message: string; up?: string 
  */
 export function loggable(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err).slice(0, 200) };
-  const frames = err.stack?.split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 12) ?? [];
+  const frames =
+    err.stack
+      ?.split('\n')
+      .filter((line) => line.trimStart().startsWith('at '))
+      .slice(0, 12) ?? [];
   const cut = err.message.lastIndexOf(' - ');
   const driverMessage = cut >= 0 ? err.message.slice(cut + 3) : err.message;
   return { type: err.name, code: (err as { code?: string }).code, message: driverMessage.slice(0, 300), stack: frames.join('\n') };

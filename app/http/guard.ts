@@ -1,10 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
+import { HttpError } from '../errors.js';
+import type { Actor } from '../events/events.js';
 import { findSessionUser, type SessionUser } from '../identity/identity.js';
 import { wantsJson } from './accepts.js';
 import { signedInUser } from './session-store.js';
-import { HttpError } from '../errors.js';
-import type { Actor } from '../events/events.js';
 
 declare global {
   namespace Express {
@@ -34,17 +34,26 @@ export function loadUser(db: Knex) {
 
 /** Sends an anonymous visitor to the login page; htmx gets HX-Redirect so the page, not a cell, changes. */
 export function requireLogin(req: Request, res: Response, next: NextFunction): void {
-  if (req.user) return next();
+  if (req.user) {
+    next();
+    return;
+  }
   if (wantsJson(req)) {
     res.status(401).set('WWW-Authenticate', 'Bearer').json({ detail: 'Log in, or send Authorization: Bearer <API token>.' });
     return;
   }
   const target = `/login?next=${encodeURIComponent(req.originalUrl)}`;
   if (req.htmx) {
-    res.set('HX-Redirect', req.method === 'GET' ? target : '/login').status(401).end();
+    res
+      .set('HX-Redirect', req.method === 'GET' ? target : '/login')
+      .status(401)
+      .end();
     return;
   }
-  if (req.method !== 'GET') return next(new HttpError(401, 'Your session has ended. Log in again.'));
+  if (req.method !== 'GET') {
+    next(new HttpError(401, 'Your session has ended. Log in again.'));
+    return;
+  }
   res.redirect(303, target);
 }
 

@@ -20,7 +20,8 @@ export function htmx(req: Request, res: Response, next: NextFunction): void {
   res.vary('HX-Request');
   if (req.get('HX-Request') !== 'true') {
     req.htmx = null;
-    return next();
+    next();
+    return;
   }
   const target = req.get('HX-Target') ?? '';
   const hash = target.indexOf('#');

@@ -48,10 +48,13 @@ export function render(req: Request, res: Response, next: NextFunction): void {
     const body = await renderView(res, view, locals);
     const toasts = takeToasts(req);
     const partial = toasts.length ? await renderView(res, 'shared/_toasts-partial', { toasts }) : '';
-    res.status(status).type('html').send(body + partial);
+    res
+      .status(status)
+      .type('html')
+      .send(body + partial);
   };
   res.dialog = (locals, status = 200) =>
-    (isRegion(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status));
+    isRegion(req, 'modal') ? res.fragment('shared/_modal', locals, status) : res.page('shared/form-page', locals, status);
   next();
 }
 

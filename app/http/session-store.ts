@@ -1,8 +1,8 @@
-import session from 'express-session';
 import type { Request } from 'express';
+import session from 'express-session';
 import type { Knex } from 'knex';
 import { toDate } from '../db.js';
-import { sessionUserColumns, toSessionUser, type SessionUser } from '../identity/identity.js';
+import { type SessionUser, sessionUserColumns, toSessionUser } from '../identity/identity.js';
 import type { Toast } from './toast.js';
 
 declare module 'express-session' {
@@ -43,8 +43,11 @@ export class KnexSessionStore extends session.Store {
   // The session's user comes in the same statement (a join), so a signed-in request reads the
   // database once before its own queries, not twice; loadUser takes it from signedInUser().
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
-    this.db('sessions').leftJoin('users', 'users.id', 'sessions.user_id').where('sessions.sid', sid)
-      .first('sessions.data', 'sessions.expires', ...sessionUserColumns(this.db)).then((row) => {
+    this.db('sessions')
+      .leftJoin('users', 'users.id', 'sessions.user_id')
+      .where('sessions.sid', sid)
+      .first('sessions.data', 'sessions.expires', ...sessionUserColumns(this.db))
+      .then((row) => {
         if (!row || toDate(row.expires)!.getTime() <= Date.now()) return callback(null, null);
         const data = JSON.parse(row.data);
         Object.defineProperty(data, USER, { value: toSessionUser(row) ?? null });
@@ -73,12 +76,24 @@ export class KnexSessionStore extends session.Store {
     };
     const write = (sess as { [LOADED]?: boolean })[LOADED]
       ? this.db('sessions').where({ sid }).update(columns)
-      : this.db('sessions').insert({ sid, ...columns, created: now } as never).onConflict('sid').merge(Object.keys(columns) as never);
-    write.then(() => callback?.(), (err) => callback?.(err));
+      : this.db('sessions')
+          .insert({ sid, ...columns, created: now } as never)
+          .onConflict('sid')
+          .merge(Object.keys(columns) as never);
+    write.then(
+      () => callback?.(),
+      (err) => callback?.(err),
+    );
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
-    this.db('sessions').where({ sid }).delete().then(() => callback?.(), (err) => callback?.(err));
+    this.db('sessions')
+      .where({ sid })
+      .delete()
+      .then(
+        () => callback?.(),
+        (err) => callback?.(err),
+      );
   }
 }
 

@@ -1,5 +1,5 @@
-import session from 'express-session';
 import type { NextFunction, Request, Response } from 'express';
+import session from 'express-session';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { KnexSessionStore } from './session-store.js';
@@ -34,8 +34,10 @@ export function markSeen(req: Request): void {
 /** Keeps the session row's IP, user agent and last-used time current for signed-in sessions. */
 export function trackActivity(req: Request, _res: Response, next: NextFunction): void {
   const seen = req.session?.seen;
-  if (req.session?.userId && (!seen || seen.ip !== req.ip || seen.ua !== (req.get('User-Agent') ?? '').slice(0, 512)
-    || Date.now() - seen.at > SEEN_EVERY_MS)) {
+  if (
+    req.session?.userId
+    && (!seen || seen.ip !== req.ip || seen.ua !== (req.get('User-Agent') ?? '').slice(0, 512) || Date.now() - seen.at > SEEN_EVERY_MS)
+  ) {
     markSeen(req);
   }
   next();

@@ -35,7 +35,11 @@ export function partials(viewsDir: string, production: boolean): (name: string) 
     if (template === undefined) {
       const filename = path.join(viewsDir, `${name}.ejs`);
       template = ejs.compile(fs.readFileSync(filename, 'utf8'), {
-        ...ejsOptions(production), filename, views: [viewsDir], _with: false, destructuredLocals: names,
+        ...ejsOptions(production),
+        filename,
+        views: [viewsDir],
+        _with: false,
+        destructuredLocals: names,
       });
       if (production) compiled.set(key, template);
     }

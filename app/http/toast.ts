@@ -13,7 +13,12 @@ export interface Toast {
  * renders HTML: the page after a redirect, or the fragment of an htmx request (as a partial swap).
  */
 export function toast(req: Request, message: string, options: Partial<Omit<Toast, 'message'>> = {}): void {
-  const item: Toast = { kind: options.kind ?? 'success', message, ...(options.link ? { link: options.link } : {}), ...(options.sticky ? { sticky: true } : {}) };
+  const item: Toast = {
+    kind: options.kind ?? 'success',
+    message,
+    ...(options.link ? { link: options.link } : {}),
+    ...(options.sticky ? { sticky: true } : {}),
+  };
   // No session (a program with an API token, or a request whose session could not be loaded):
   // the toast can only go with this response, if it renders HTML.
   if (!req.session) {

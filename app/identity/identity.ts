@@ -36,12 +36,18 @@ export function toSessionUser(row: Record<string, unknown> | undefined): Session
 }
 
 export async function findSessionUser(db: Db, id: number): Promise<SessionUser | undefined> {
-  return toSessionUser(await db('users').where('users.id', id).first(...sessionUserColumns(db)));
+  return toSessionUser(
+    await db('users')
+      .where('users.id', id)
+      .first(...sessionUserColumns(db)),
+  );
 }
 
 /** The row with its password hash, for authentication only. */
 export function findCredentials(db: Db, username: string) {
-  return db('users').where({ username: normalName(username) }).first('id', 'username', 'email', 'password', 'is_active');
+  return db('users')
+    .where({ username: normalName(username) })
+    .first('id', 'username', 'email', 'password', 'is_active');
 }
 
 /** Sets a new password hash and ends the user's sessions (but the one given), in one transaction. */

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { UAParser } from 'ua-parser-js';
 import type { Db } from '../db.js';
 import { deleteSelected, toDate } from '../db.js';
-import { recordEvent, type Actor } from '../events/events.js';
+import { type Actor, recordEvent } from '../events/events.js';
 
 export interface SessionInfo {
   id: number;
@@ -39,23 +39,39 @@ export async function listSessions(db: Knex, userId: number, currentSid?: string
     .where('expires', '>', new Date())
     .modify((q) => {
       if (ids) q.whereIn('id', ids);
-      if (after) q.where((w) => w.where('last_used', '<', after.lastUsed).orWhere((same) => same.where('last_used', after.lastUsed).where('id', '<', after.id)));
+      if (after)
+        q.where((w) =>
+          w.where('last_used', '<', after.lastUsed).orWhere((same) => same.where('last_used', after.lastUsed).where('id', '<', after.id)),
+        );
     })
-    .orderBy([{ column: 'last_used', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .orderBy([
+      { column: 'last_used', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
     .limit(ids ? ids.length : limit)
     .select('id', 'sid', 'last_ip', 'last_user_agent', 'created', 'last_used', 'expires');
   // Parsing a user agent is slow and a user's sessions mostly share a few: once per string.
   const devices = new Map<string | null, string>();
   const device = (agent: string | null) => devices.get(agent) ?? devices.set(agent, describeAgent(agent)).get(agent)!;
-  return rows.map((row: { id: number; sid: string; last_ip: string | null; last_user_agent: string | null; created: Date; last_used: Date; expires: Date }) => ({
-    id: row.id,
-    device: device(row.last_user_agent),
-    ip: row.last_ip,
-    created: toDate(row.created)!,
-    lastUsed: toDate(row.last_used)!,
-    expires: toDate(row.expires)!,
-    current: row.sid === currentSid,
-  }));
+  return rows.map(
+    (row: {
+      id: number;
+      sid: string;
+      last_ip: string | null;
+      last_user_agent: string | null;
+      created: Date;
+      last_used: Date;
+      expires: Date;
+    }) => ({
+      id: row.id,
+      device: device(row.last_user_agent),
+      ip: row.last_ip,
+      created: toDate(row.created)!,
+      lastUsed: toDate(row.last_used)!,
+      expires: toDate(row.expires)!,
+      current: row.sid === currentSid,
+    }),
+  );
 }
 
 /** Which of these ids are sessions of the user: what a delete may act on. */
@@ -78,8 +94,15 @@ export async function deleteSessions(db: Db, user: { id: number; username: strin
     const deleted = await deleteSelected<number>(trx('sessions').where({ user_id: user.id }).whereIn('id', ids), 'id');
     if (deleted.length) {
       await recordEvent(trx, {
-        action: 'model_deleted', user: actor, app: 'roster.directory', clientIp: actor.ip,
-        context: { model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted.length} of ${user.username}` }, user: user.username, count: deleted.length },
+        action: 'model_deleted',
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
+        context: {
+          model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted.length} of ${user.username}` },
+          user: user.username,
+          count: deleted.length,
+        },
       });
     }
     return deleted;

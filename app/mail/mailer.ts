@@ -22,7 +22,12 @@ export class MailError extends Error {}
  */
 export function createMailer(config: Config): Mailer {
   if (!config.smtpUrl) {
-    return { enabled: false, send: async () => { throw new MailError('E-mail is not set up (SMTP_URL is not set).'); } };
+    return {
+      enabled: false,
+      send: async () => {
+        throw new MailError('E-mail is not set up (SMTP_URL is not set).');
+      },
+    };
   }
   const transport = nodemailer.createTransport(config.smtpUrl, {
     from: config.mailFrom,

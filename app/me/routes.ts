@@ -1,17 +1,25 @@
-import { Router, type Request, type Response } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
 import QRCode from 'qrcode';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.js';
 import type { Config } from '../config.js';
+import { HttpError } from '../errors.js';
+import { recordEvent } from '../events/events.js';
+import { actorOf, requireLogin } from '../http/guard.js';
+import { parseId } from '../http/params.js';
+import { toast } from '../http/toast.js';
 import { setPassword } from '../identity/identity.js';
 import { listSessions } from '../identity/sessions.js';
-import { recordEvent } from '../events/events.js';
-import { HttpError } from '../errors.js';
-import { parseId } from '../http/params.js';
-import { actorOf, requireLogin } from '../http/guard.js';
-import { toast } from '../http/toast.js';
 import {
-  checkTotp, createRecoveryCodes, deleteAuthenticators, listAuthenticators, pendingTotp, remainingCodes, renameAuthenticator, startTotp, TYPE_NAMES,
+  checkTotp,
+  createRecoveryCodes,
+  deleteAuthenticators,
+  listAuthenticators,
+  pendingTotp,
+  remainingCodes,
+  renameAuthenticator,
+  startTotp,
+  TYPE_NAMES,
 } from '../mfa/authenticators.js';
 import { webauthn } from '../mfa/webauthn.js';
 
@@ -27,9 +35,15 @@ export function meRoutes(config: Config, db: Knex): Router {
   async function show(req: Request, res: Response, passwordErrors: Record<string, string> = {}, status = 200) {
     const me = req.user!;
     const [authenticators, sessions, codesLeft] = await Promise.all([
-      listAuthenticators(db, me.id), listSessions(db, me.id, req.sessionID), remainingCodes(db, me.id),
+      listAuthenticators(db, me.id),
+      listSessions(db, me.id, req.sessionID),
+      remainingCodes(db, me.id),
     ]);
-    await res.page('me/index', { title: 'My account', nav: 'me', me, authenticators, sessions, codesLeft, typeNames: TYPE_NAMES, passwordErrors }, status);
+    await res.page(
+      'me/index',
+      { title: 'My account', nav: 'me', me, authenticators, sessions, codesLeft, typeNames: TYPE_NAMES, passwordErrors },
+      status,
+    );
   }
 
   router.get('/', (req, res) => show(req, res));
@@ -39,7 +53,8 @@ export function meRoutes(config: Config, db: Knex): Router {
     const current = await db('users').where({ id: me.id }).first('password');
     const password = String(req.body?.password ?? '');
     const errors: Record<string, string> = {};
-    if (!(await verifyPassword(String(req.body?.current_password ?? ''), current?.password, config.bcryptRounds))) errors.current_password = 'This is not your current password';
+    if (!(await verifyPassword(String(req.body?.current_password ?? ''), current?.password, config.bcryptRounds)))
+      errors.current_password = 'This is not your current password';
     const problem = passwordProblem(password, me.username);
     if (problem) errors.password = problem;
     else if (password !== String(req.body?.password_repeat ?? '')) errors.password_repeat = 'The two passwords do not match';
@@ -69,7 +84,7 @@ export function meRoutes(config: Config, db: Knex): Router {
 
   router.post('/authenticators/:id/confirm', async (req, res) => {
     const id = parseId(req.params.id);
-    const confirmed = id !== null && await checkTotp(db, req.user!.id, String(req.body?.code ?? ''), { confirmingId: id });
+    const confirmed = id !== null && (await checkTotp(db, req.user!.id, String(req.body?.code ?? ''), { confirmingId: id }));
     if (!confirmed) return showTotp(req, res, 'That code is not valid. Enter the 6 digits your app shows now.', 422);
     await event(req, 'model_created', { model: { model_name: 'authenticator', type: 'totp' } });
     toast(req, 'Authenticator app added: login now asks for a code.');
@@ -89,7 +104,10 @@ export function meRoutes(config: Config, db: Knex): Router {
   });
 
   router.post('/authenticators/webauthn', async (req, res) => {
-    const name = String(req.body?.name ?? '').trim().slice(0, 100) || 'Security key';
+    const name =
+      String(req.body?.name ?? '')
+        .trim()
+        .slice(0, 100) || 'Security key';
     const id = await keys.register(req, req.user!.id, name, req.body?.response);
     if (!id) return res.status(422).json({ error: 'The security key could not be registered. Try again.' });
     await event(req, 'model_created', { model: { model_name: 'authenticator', type: 'webauthn', name } });
@@ -98,7 +116,9 @@ export function meRoutes(config: Config, db: Knex): Router {
   });
 
   router.post('/authenticators/:id', async (req, res) => {
-    const name = String(req.body?.name ?? '').trim().slice(0, 100);
+    const name = String(req.body?.name ?? '')
+      .trim()
+      .slice(0, 100);
     const id = parseId(req.params.id);
     if (!name || id === null || !(await renameAuthenticator(db, req.user!.id, id, name))) {
       toast(req, name ? 'There is no such device.' : 'Enter a name for the device.', { kind: 'error' });

@@ -2,10 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
 import type { AuthenticatorRow, Db } from '../db.js';
 import { toDate } from '../db.js';
-import { recordEvent, type Actor } from '../events/events.js';
+import { type Actor, recordEvent } from '../events/events.js';
 
 export type AuthenticatorType = 'totp' | 'static' | 'webauthn';
-export const TYPE_NAMES: Record<AuthenticatorType, string> = { totp: 'TOTP app', static: 'Recovery codes', webauthn: 'Security key / passkey' };
+export const TYPE_NAMES: Record<AuthenticatorType, string> = {
+  totp: 'TOTP app',
+  static: 'Recovery codes',
+  webauthn: 'Security key / passkey',
+};
 
 export interface Authenticator {
   id: number;
@@ -26,8 +30,13 @@ export interface WebauthnCredential {
 
 function toAuthenticator(row: AuthenticatorRow): Authenticator {
   return {
-    id: row.id, userId: row.user_id, type: row.type as AuthenticatorType, name: row.name, confirmed: Boolean(row.confirmed),
-    created: toDate(row.created)!, lastUsed: toDate(row.last_used),
+    id: row.id,
+    userId: row.user_id,
+    type: row.type as AuthenticatorType,
+    name: row.name,
+    confirmed: Boolean(row.confirmed),
+    created: toDate(row.created)!,
+    lastUsed: toDate(row.last_used),
   };
 }
 
@@ -50,7 +59,14 @@ export async function confirmedTypes(db: Db, userId: number): Promise<Set<Authen
 const PERIOD = 30;
 
 function totpFor(secret: string, label: string) {
-  return new OTPAuth.TOTP({ issuer: 'Roster', label, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: OTPAuth.Secret.fromBase32(secret) });
+  return new OTPAuth.TOTP({
+    issuer: 'Roster',
+    label,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: PERIOD,
+    secret: OTPAuth.Secret.fromBase32(secret),
+  });
 }
 
 /** An unconfirmed TOTP device: it counts once a first code proves the app has the secret. */
@@ -58,7 +74,12 @@ export async function startTotp(db: Db, userId: number, username: string): Promi
   const secret = new OTPAuth.Secret({ size: 20 }).base32;
   await db('authenticators').where({ user_id: userId, type: 'totp', confirmed: false }).delete();
   const [id] = await db('authenticators').insert({
-    user_id: userId, type: 'totp', name: 'Authenticator app', confirmed: false, data: JSON.stringify({ secret, lastStep: 0 }), created: new Date(),
+    user_id: userId,
+    type: 'totp',
+    name: 'Authenticator app',
+    confirmed: false,
+    data: JSON.stringify({ secret, lastStep: 0 }),
+    created: new Date(),
   });
   return { id: Number(id), secret, uri: totpFor(secret, username).toString() };
 }
@@ -74,7 +95,12 @@ export async function pendingTotp(db: Db, userId: number, id: number, username: 
  * Checks a code against the user's TOTP devices (confirmed ones, or the one being confirmed).
  * A code's time step is used once: a replayed code is refused. Returns the device's id.
  */
-export async function checkTotp(db: Db, userId: number, code: string, options: { confirmingId?: number } = {}): Promise<number | undefined> {
+export async function checkTotp(
+  db: Db,
+  userId: number,
+  code: string,
+  options: { confirmingId?: number } = {},
+): Promise<number | undefined> {
   const token = code.replace(/\s+/g, '');
   if (!/^\d{6}$/.test(token)) return undefined;
   const query = db('authenticators').where({ user_id: userId, type: 'totp' });
@@ -86,8 +112,13 @@ export async function checkTotp(db: Db, userId: number, code: string, options: {
     if (delta === null) continue;
     const step = Math.floor(Date.now() / 1000 / PERIOD) + delta;
     if (step <= data.lastStep) continue;
-    const claimed = await db('authenticators').where({ id: row.id, data: row.data })
-      .update({ data: JSON.stringify({ ...data, lastStep: step }), last_used: new Date(), ...(options.confirmingId ? { confirmed: true } : {}) });
+    const claimed = await db('authenticators')
+      .where({ id: row.id, data: row.data })
+      .update({
+        data: JSON.stringify({ ...data, lastStep: step }),
+        last_used: new Date(),
+        ...(options.confirmingId ? { confirmed: true } : {}),
+      });
     if (claimed === 1) return row.id;
   }
   return undefined;
@@ -104,7 +135,9 @@ function newCode(): string {
 }
 
 export function hashCode(code: string): string {
-  return createHash('sha256').update(code.toLowerCase().replace(/[^a-z0-9]/g, '')).digest('hex');
+  return createHash('sha256')
+    .update(code.toLowerCase().replace(/[^a-z0-9]/g, ''))
+    .digest('hex');
 }
 
 /** Ten new single-use codes (about 78 bits each), replacing older ones; only their hashes are kept. */
@@ -115,22 +148,36 @@ export async function createRecoveryCodes(db: Db, userId: number): Promise<strin
     // range of the other's delete and insert, and MariaDB answers one of them with a deadlock.
     await trx('users').where({ id: userId }).forUpdate().first('id');
     await trx('authenticators').where({ user_id: userId, type: 'static' }).delete();
-    const [id] = await trx('authenticators').insert({ user_id: userId, type: 'static', name: 'Recovery codes', confirmed: true, data: '{}', created: new Date() });
+    const [id] = await trx('authenticators').insert({
+      user_id: userId,
+      type: 'static',
+      name: 'Recovery codes',
+      confirmed: true,
+      data: '{}',
+      created: new Date(),
+    });
     await trx('recovery_codes').insert(codes.map((code) => ({ authenticator_id: Number(id), code_hash: hashCode(code) })));
   });
   return codes;
 }
 
 export async function remainingCodes(db: Db, userId: number): Promise<number> {
-  const row = await db('recovery_codes').join('authenticators', 'authenticators.id', 'recovery_codes.authenticator_id')
-    .where('authenticators.user_id', userId).whereNull('recovery_codes.used_at').count({ n: '*' }).first();
+  const row = await db('recovery_codes')
+    .join('authenticators', 'authenticators.id', 'recovery_codes.authenticator_id')
+    .where('authenticators.user_id', userId)
+    .whereNull('recovery_codes.used_at')
+    .count({ n: '*' })
+    .first();
   return Number(row?.n ?? 0);
 }
 
 /** Uses a recovery code once. */
 export async function useRecoveryCode(db: Db, userId: number, code: string): Promise<number | undefined> {
-  const row = await db('recovery_codes').join('authenticators', 'authenticators.id', 'recovery_codes.authenticator_id')
-    .where('authenticators.user_id', userId).where('recovery_codes.code_hash', hashCode(code)).whereNull('recovery_codes.used_at')
+  const row = await db('recovery_codes')
+    .join('authenticators', 'authenticators.id', 'recovery_codes.authenticator_id')
+    .where('authenticators.user_id', userId)
+    .where('recovery_codes.code_hash', hashCode(code))
+    .whereNull('recovery_codes.used_at')
     .first('recovery_codes.id', 'authenticators.id as authenticatorId');
   if (!row) return undefined;
   const used = await db('recovery_codes').where({ id: row.id }).whereNull('used_at').update({ used_at: new Date() });
@@ -147,12 +194,21 @@ export async function webauthnCredentials(db: Db, userId: number): Promise<(Weba
 }
 
 export async function saveWebauthn(db: Db, userId: number, name: string, credential: WebauthnCredential): Promise<number> {
-  const [id] = await db('authenticators').insert({ user_id: userId, type: 'webauthn', name, confirmed: true, data: JSON.stringify(credential), created: new Date() });
+  const [id] = await db('authenticators').insert({
+    user_id: userId,
+    type: 'webauthn',
+    name,
+    confirmed: true,
+    data: JSON.stringify(credential),
+    created: new Date(),
+  });
   return Number(id);
 }
 
 export async function touchWebauthn(db: Db, authenticatorId: number, credential: WebauthnCredential): Promise<void> {
-  await db('authenticators').where({ id: authenticatorId }).update({ data: JSON.stringify(credential), last_used: new Date() });
+  await db('authenticators')
+    .where({ id: authenticatorId })
+    .update({ data: JSON.stringify(credential), last_used: new Date() });
 }
 
 // ---- Managing devices ---------------------------------------------------------------------
@@ -168,14 +224,33 @@ export async function renameAuthenticator(db: Db, userId: number, id: number, na
  * account page or the directory.
  */
 export async function deleteAuthenticators(
-  db: Db, user: { id: number; username: string }, ids: number[], actor: Actor, app: 'roster.me' | 'roster.directory' = 'roster.directory',
+  db: Db,
+  user: { id: number; username: string },
+  ids: number[],
+  actor: Actor,
+  app: 'roster.me' | 'roster.directory' = 'roster.directory',
 ): Promise<{ id: number; name: string }[]> {
   return db.transaction(async (trx) => {
-    const gone: { id: number; name: string }[] = await trx('authenticators').where({ user_id: user.id }).whereIn('id', ids).forUpdate().select('id', 'name');
+    const gone: { id: number; name: string }[] = await trx('authenticators')
+      .where({ user_id: user.id })
+      .whereIn('id', ids)
+      .forUpdate()
+      .select('id', 'name');
     if (!gone.length) return [];
-    await trx('authenticators').whereIn('id', gone.map((a) => a.id)).delete();
+    await trx('authenticators')
+      .whereIn(
+        'id',
+        gone.map((a) => a.id),
+      )
+      .delete();
     const model = { model_name: 'authenticator', ...(gone.length === 1 ? { pk: gone[0].id, name: gone[0].name } : {}) };
-    await recordEvent(trx, { action: 'model_deleted', user: actor, app, clientIp: actor.ip, context: { model, user: user.username, devices: gone.map((a) => a.name) } });
+    await recordEvent(trx, {
+      action: 'model_deleted',
+      user: actor,
+      app,
+      clientIp: actor.ip,
+      context: { model, user: user.username, devices: gone.map((a) => a.name) },
+    });
     return gone;
   });
 }

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { type Request, type Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Knex } from 'knex';
 import { completeLogin } from '../auth/login.js';
@@ -35,13 +35,19 @@ export function mfaLoginRoutes(config: Config, db: Knex): Router {
   }
 
   async function failed(req: Request, reason: string) {
-    const user = await db('users').where({ id: pending(req)!.userId }).first('id', 'username', 'email');
+    const user = await db('users')
+      .where({ id: pending(req)!.userId })
+      .first('id', 'username', 'email');
     await recordEvent(db, { action: 'login_failed', user, app: 'roster.auth', clientIp: req.ip, context: { reason } });
   }
 
   // Wrong codes are limited per user being signed in, so guessing stops after a few tries.
   const throttle = rateLimit({
-    windowMs: 15 * 60_000, limit: MFA_ATTEMPTS, skipSuccessfulRequests: true, standardHeaders: 'draft-8', legacyHeaders: false,
+    windowMs: 15 * 60_000,
+    limit: MFA_ATTEMPTS,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
     keyGenerator: (req) => `mfa:${req.session.mfa?.userId ?? 'none'}`,
     handler: (req, res) => {
       if (!pending(req)) return res.redirect(303, '/login');
@@ -62,7 +68,12 @@ export function mfaLoginRoutes(config: Config, db: Knex): Router {
       : code && (await useRecoveryCode(db, userId, code)) && 'recovery_code';
     if (!method) {
       await failed(req, 'wrong_code');
-      return show(req, res, code ? 'That code is not valid. Check the time on your device, or use another code.' : 'Enter a code.', code ? 401 : 422);
+      return show(
+        req,
+        res,
+        code ? 'That code is not valid. Check the time on your device, or use another code.' : 'Enter a code.',
+        code ? 401 : 422,
+      );
     }
     res.redirect(303, await finish(req, method));
   });

@@ -1,6 +1,10 @@
 import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type RegistrationResponseJSON,
+  type AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  type RegistrationResponseJSON,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import type { Request } from 'express';
 import type { Knex } from 'knex';
@@ -16,7 +20,10 @@ export function webauthn(config: Config, db: Knex) {
     async registrationOptions(req: Request, user: { id: number; uuid: string; username: string; name: string }) {
       const existing = await webauthnCredentials(db, user.id);
       const options = await generateRegistrationOptions({
-        rpName: 'Roster', rpID, userName: user.username, userDisplayName: user.name || user.username,
+        rpName: 'Roster',
+        rpID,
+        userName: user.username,
+        userDisplayName: user.name || user.username,
         userID: new TextEncoder().encode(user.uuid),
         attestationType: 'none',
         excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
@@ -30,19 +37,29 @@ export function webauthn(config: Config, db: Knex) {
       const expectedChallenge = req.session.webauthnChallenge;
       delete req.session.webauthnChallenge;
       if (!expectedChallenge) return undefined;
-      const result = await verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: false })
-        .catch(() => ({ verified: false as const }));
+      const result = await verifyRegistrationResponse({
+        response,
+        expectedChallenge,
+        expectedOrigin: origin,
+        expectedRPID: rpID,
+        requireUserVerification: false,
+      }).catch(() => ({ verified: false as const }));
       if (!result.verified) return undefined;
       const { credential } = result.registrationInfo;
       return saveWebauthn(db, userId, name, {
-        id: credential.id, publicKey: Buffer.from(credential.publicKey).toString('base64url'), counter: credential.counter, transports: credential.transports,
+        id: credential.id,
+        publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+        counter: credential.counter,
+        transports: credential.transports,
       });
     },
 
     async authenticationOptions(req: Request, userId: number) {
       const credentials = await webauthnCredentials(db, userId);
       const options = await generateAuthenticationOptions({
-        rpID, userVerification: 'preferred', allowCredentials: credentials.map((c) => ({ id: c.id, transports: c.transports as never })),
+        rpID,
+        userVerification: 'preferred',
+        allowCredentials: credentials.map((c) => ({ id: c.id, transports: c.transports as never })),
       });
       req.session.webauthnChallenge = options.challenge;
       return options;
@@ -55,11 +72,25 @@ export function webauthn(config: Config, db: Knex) {
       const stored = (await webauthnCredentials(db, userId)).find((c) => c.id === response?.id);
       if (!expectedChallenge || !stored) return undefined;
       const result = await verifyAuthenticationResponse({
-        response, expectedChallenge, expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: false,
-        credential: { id: stored.id, publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'base64url')), counter: stored.counter, transports: stored.transports as never },
+        response,
+        expectedChallenge,
+        expectedOrigin: origin,
+        expectedRPID: rpID,
+        requireUserVerification: false,
+        credential: {
+          id: stored.id,
+          publicKey: new Uint8Array(Buffer.from(stored.publicKey, 'base64url')),
+          counter: stored.counter,
+          transports: stored.transports as never,
+        },
       }).catch(() => ({ verified: false as const, authenticationInfo: undefined }));
       if (!result.verified) return undefined;
-      await touchWebauthn(db, stored.authenticatorId, { id: stored.id, publicKey: stored.publicKey, counter: result.authenticationInfo.newCounter, transports: stored.transports });
+      await touchWebauthn(db, stored.authenticatorId, {
+        id: stored.id,
+        publicKey: stored.publicKey,
+        counter: result.authenticationInfo.newCounter,
+        transports: stored.transports,
+      });
       return stored.authenticatorId;
     },
   };

@@ -6,7 +6,7 @@ type Payload = Record<string, unknown> & { accountId?: string; clientId?: string
 
 const userBySub = (db: Knex, sub: string | undefined) => (sub ? db.raw('(select id from users where uuid = ?)', [sub]) : null);
 const applicationByClientId = (db: Knex, clientId: string | undefined) =>
-  (clientId ? db.raw('(select id from applications where client_id = ?)', [clientId]) : null);
+  clientId ? db.raw('(select id from applications where client_id = ?)', [clientId]) : null;
 
 /**
  * oidc-provider's storage in Roster's database: one row per artifact (grant, code, token, session,
@@ -27,8 +27,10 @@ export function knexAdapter(db: Knex) {
         application_id: applicationByClientId(db, payload.clientId),
         expires: expiresIn ? new Date(now.getTime() + expiresIn * 1000) : null,
       };
-      await db('oauth_artifacts').insert({ id, kind: this.kind, ...row, created: now } as never)
-        .onConflict(['kind', 'id']).merge(Object.keys(row) as never);
+      await db('oauth_artifacts')
+        .insert({ id, kind: this.kind, ...row, created: now } as never)
+        .onConflict(['kind', 'id'])
+        .merge(Object.keys(row) as never);
     }
 
     async find(id: string): Promise<Payload | undefined> {

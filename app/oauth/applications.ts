@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApplicationRow, Db } from '../db.js';
 import { deleteSelected, isUniqueViolation, toDate } from '../db.js';
-import { recordEvent, recordEvents } from '../events/events.js';
 import type { Actor } from '../events/events.js';
+import { recordEvent, recordEvents } from '../events/events.js';
 
 export const CONSENT_MODES = {
   explicit: 'Ask once, then remember',
@@ -97,11 +97,23 @@ export async function createApplication(db: Db, fields: ApplicationFields, actor
   try {
     return await db.transaction(async (trx) => {
       const [id] = await trx('applications').insert({
-        name: fields.name, slug: fields.slug, client_id: randomBytes(15).toString('base64url'), client_secret_hash: hashSecret(secret),
-        redirect_uris: JSON.stringify(fields.redirectUris), consent_mode: fields.consentMode, created: now, last_updated: now,
+        name: fields.name,
+        slug: fields.slug,
+        client_id: randomBytes(15).toString('base64url'),
+        client_secret_hash: hashSecret(secret),
+        redirect_uris: JSON.stringify(fields.redirectUris),
+        consent_mode: fields.consentMode,
+        created: now,
+        last_updated: now,
       });
       const application = (await findApplication(trx, Number(id)))!;
-      await recordEvent(trx, { action: 'model_created', user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application) } });
+      await recordEvent(trx, {
+        action: 'model_created',
+        user: actor,
+        app: 'roster.applications',
+        clientIp: actor.ip,
+        context: { model: ref(application) },
+      });
       return { ok: true as const, application, secret };
     });
   } catch (err) {
@@ -113,11 +125,23 @@ export async function createApplication(db: Db, fields: ApplicationFields, actor
 export async function updateApplication(db: Db, before: Application, fields: ApplicationFields, actor: Actor): Promise<SaveResult> {
   try {
     return await db.transaction(async (trx) => {
-      await trx('applications').where({ id: before.id }).update({
-        name: fields.name, slug: fields.slug, redirect_uris: JSON.stringify(fields.redirectUris), consent_mode: fields.consentMode, last_updated: new Date(),
-      });
+      await trx('applications')
+        .where({ id: before.id })
+        .update({
+          name: fields.name,
+          slug: fields.slug,
+          redirect_uris: JSON.stringify(fields.redirectUris),
+          consent_mode: fields.consentMode,
+          last_updated: new Date(),
+        });
       const application = (await findApplication(trx, before.id))!;
-      await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application) } });
+      await recordEvent(trx, {
+        action: 'model_updated',
+        user: actor,
+        app: 'roster.applications',
+        clientIp: actor.ip,
+        context: { model: ref(application) },
+      });
       return { ok: true as const, application };
     });
   } catch (err) {
@@ -130,8 +154,16 @@ export async function updateApplication(db: Db, before: Application, fields: App
 export async function rotateSecret(db: Db, application: Application, actor: Actor): Promise<string> {
   const secret = newSecret();
   await db.transaction(async (trx) => {
-    await trx('applications').where({ id: application.id }).update({ client_secret_hash: hashSecret(secret), last_updated: new Date() });
-    await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application), changed: ['client_secret'] } });
+    await trx('applications')
+      .where({ id: application.id })
+      .update({ client_secret_hash: hashSecret(secret), last_updated: new Date() });
+    await recordEvent(trx, {
+      action: 'model_updated',
+      user: actor,
+      app: 'roster.applications',
+      clientIp: actor.ip,
+      context: { model: ref(application), changed: ['client_secret'] },
+    });
   });
   return secret;
 }
@@ -139,9 +171,26 @@ export async function rotateSecret(db: Db, application: Application, actor: Acto
 /** Deletes applications; their consents and tokens go with them (foreign keys cascade). */
 export async function deleteApplications<A extends { id: number; name: string }>(db: Db, applications: A[], actor: Actor): Promise<A[]> {
   return db.transaction(async (trx) => {
-    const ids = new Set(await deleteSelected<number>(trx('applications').whereIn('id', applications.map((a) => a.id)), 'id'));
+    const ids = new Set(
+      await deleteSelected<number>(
+        trx('applications').whereIn(
+          'id',
+          applications.map((a) => a.id),
+        ),
+        'id',
+      ),
+    );
     const gone = applications.filter((a) => ids.has(a.id));
-    await recordEvents(trx, gone.map((application) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.applications', clientIp: actor.ip, context: { model: ref(application) } })));
+    await recordEvents(
+      trx,
+      gone.map((application) => ({
+        action: 'model_deleted' as const,
+        user: actor,
+        app: 'roster.applications',
+        clientIp: actor.ip,
+        context: { model: ref(application) },
+      })),
+    );
     return gone;
   });
 }

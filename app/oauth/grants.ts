@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db.js';
 import { deleteSelected, toDate } from '../db.js';
-import { recordEvent, type Actor } from '../events/events.js';
+import { type Actor, recordEvent } from '../events/events.js';
 
 export const CONSENT_DAYS = 30;
 
@@ -31,7 +31,8 @@ export function grantScopes(grant: { addOIDCScope(scope: string): void }, scopes
 export async function consentGrantFor(db: Knex, sub: string, applicationId: number): Promise<string | undefined> {
   const row = await db('consents')
     .join('users', 'users.id', 'consents.user_id')
-    .where('users.uuid', sub).where('consents.application_id', applicationId)
+    .where('users.uuid', sub)
+    .where('consents.application_id', applicationId)
     .where('consents.expires', '>', new Date())
     .first('consents.grant_id');
   return row?.grant_id;
@@ -41,15 +42,25 @@ export async function consentGrantFor(db: Knex, sub: string, applicationId: numb
 export async function rememberConsent(db: Db, userId: number, applicationId: number, grantId: string, scopes: string[]): Promise<void> {
   const now = new Date();
   const row = { grant_id: grantId, scopes: scopes.join(' '), created: now, expires: new Date(now.getTime() + CONSENT_DAYS * 86_400_000) };
-  await db('consents').insert({ user_id: userId, application_id: applicationId, ...row } as never)
-    .onConflict(['user_id', 'application_id']).merge(Object.keys(row) as never);
+  await db('consents')
+    .insert({ user_id: userId, application_id: applicationId, ...row } as never)
+    .onConflict(['user_id', 'application_id'])
+    .merge(Object.keys(row) as never);
 }
 
 export async function listConsents(db: Db, userId: number): Promise<Consent[]> {
-  const rows = await db('consents').join('applications', 'applications.id', 'consents.application_id')
-    .where('consents.user_id', userId).orderBy('applications.name')
+  const rows = await db('consents')
+    .join('applications', 'applications.id', 'consents.application_id')
+    .where('consents.user_id', userId)
+    .orderBy('applications.name')
     .select('consents.id', 'applications.name', 'consents.scopes', 'consents.created', 'consents.expires');
-  return rows.map((r) => ({ id: r.id, application: r.name, scopes: r.scopes.split(' ').filter(Boolean), created: toDate(r.created)!, expires: toDate(r.expires)! }));
+  return rows.map((r) => ({
+    id: r.id,
+    application: r.name,
+    scopes: r.scopes.split(' ').filter(Boolean),
+    created: toDate(r.created)!,
+    expires: toDate(r.expires)!,
+  }));
 }
 
 /**
@@ -57,17 +68,48 @@ export async function listConsents(db: Db, userId: number): Promise<Consent[]> {
  * consents this call deleted (their rows locked first: another request deleting the same ones
  * waits, then finds nothing), and records them in one event.
  */
-export async function deleteConsents(db: Db, user: { id: number; username: string }, ids: number[], actor: Actor): Promise<{ id: number; application: string }[]> {
+export async function deleteConsents(
+  db: Db,
+  user: { id: number; username: string },
+  ids: number[],
+  actor: Actor,
+): Promise<{ id: number; application: string }[]> {
   return db.transaction(async (trx) => {
-    const rows: { id: number; grant_id: string; application_id: number }[] = await trx('consents').where({ user_id: user.id }).whereIn('id', ids)
-      .forUpdate().select('id', 'grant_id', 'application_id');
+    const rows: { id: number; grant_id: string; application_id: number }[] = await trx('consents')
+      .where({ user_id: user.id })
+      .whereIn('id', ids)
+      .forUpdate()
+      .select('id', 'grant_id', 'application_id');
     if (!rows.length) return [];
-    await trx('oauth_artifacts').where({ kind: 'Grant' }).whereIn('id', rows.map((r) => r.grant_id)).delete();
-    await trx('consents').whereIn('id', rows.map((r) => r.id)).delete();
-    const names = new Map((await trx('applications').whereIn('id', rows.map((r) => r.application_id)).select('id', 'name')).map((a) => [a.id, a.name as string]));
+    await trx('oauth_artifacts')
+      .where({ kind: 'Grant' })
+      .whereIn(
+        'id',
+        rows.map((r) => r.grant_id),
+      )
+      .delete();
+    await trx('consents')
+      .whereIn(
+        'id',
+        rows.map((r) => r.id),
+      )
+      .delete();
+    const names = new Map(
+      (
+        await trx('applications')
+          .whereIn(
+            'id',
+            rows.map((r) => r.application_id),
+          )
+          .select('id', 'name')
+      ).map((a) => [a.id, a.name as string]),
+    );
     const gone = rows.map((r) => ({ id: r.id, application: names.get(r.application_id)! }));
     await recordEvent(trx, {
-      action: 'model_deleted', user: actor, app: 'roster.oauth', clientIp: actor.ip,
+      action: 'model_deleted',
+      user: actor,
+      app: 'roster.oauth',
+      clientIp: actor.ip,
       context: { model: { model_name: 'consent' }, user: user.username, applications: gone.map((c) => c.application) },
     });
     return gone;
@@ -75,10 +117,19 @@ export async function deleteConsents(db: Db, user: { id: number; username: strin
 }
 
 export async function listRefreshTokens(db: Db, userId: number): Promise<RefreshTokenInfo[]> {
-  const rows = await db('oauth_artifacts').leftJoin('applications', 'applications.id', 'oauth_artifacts.application_id')
-    .where('oauth_artifacts.user_id', userId).where('oauth_artifacts.kind', 'RefreshToken')
+  const rows = await db('oauth_artifacts')
+    .leftJoin('applications', 'applications.id', 'oauth_artifacts.application_id')
+    .where('oauth_artifacts.user_id', userId)
+    .where('oauth_artifacts.kind', 'RefreshToken')
     .orderBy('oauth_artifacts.created', 'desc')
-    .select('oauth_artifacts.id', 'oauth_artifacts.payload', 'oauth_artifacts.created', 'oauth_artifacts.expires', 'oauth_artifacts.consumed', 'applications.name');
+    .select(
+      'oauth_artifacts.id',
+      'oauth_artifacts.payload',
+      'oauth_artifacts.created',
+      'oauth_artifacts.expires',
+      'oauth_artifacts.consumed',
+      'applications.name',
+    );
   return rows.map((r) => {
     const payload = JSON.parse(r.payload) as { scope?: string };
     return {
@@ -98,10 +149,16 @@ export async function listRefreshTokens(db: Db, userId: number): Promise<Refresh
  */
 export async function deleteRefreshTokens(db: Db, user: { id: number; username: string }, ids: string[], actor: Actor): Promise<string[]> {
   return db.transaction(async (trx) => {
-    const deleted = await deleteSelected<string>(trx('oauth_artifacts').where({ user_id: user.id, kind: 'RefreshToken' }).whereIn('id', ids), 'id');
+    const deleted = await deleteSelected<string>(
+      trx('oauth_artifacts').where({ user_id: user.id, kind: 'RefreshToken' }).whereIn('id', ids),
+      'id',
+    );
     if (deleted.length) {
       await recordEvent(trx, {
-        action: 'model_deleted', user: actor, app: 'roster.oauth', clientIp: actor.ip,
+        action: 'model_deleted',
+        user: actor,
+        app: 'roster.oauth',
+        clientIp: actor.ip,
         context: { model: { model_name: 'refresh_token' }, user: user.username, count: deleted.length },
       });
     }

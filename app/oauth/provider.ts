@@ -33,8 +33,11 @@ async function findAccount(db: Knex, sub: string) {
   return {
     accountId: sub,
     async claims() {
-      const groups = await db('groups').join('group_memberships', 'group_memberships.group_id', 'groups.id')
-        .where('group_memberships.user_id', user.id).orderBy('groups.name').pluck('groups.name');
+      const groups = await db('groups')
+        .join('group_memberships', 'group_memberships.group_id', 'groups.id')
+        .where('group_memberships.user_id', user.id)
+        .orderBy('groups.name')
+        .pluck('groups.name');
       return { sub, preferred_username: user.username, name: user.name, email: user.email || undefined, email_verified: false, groups };
     },
   };
@@ -63,13 +66,22 @@ export async function createProvider(config: Config, db: Knex, cookieSecret: str
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
     enabledJWA: { idTokenSigningAlgValues: ['ES256'], userinfoSigningAlgValues: ['ES256'] } as never,
     clientBasedCORS: () => false,
-    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, RefreshToken: 30 * DAY, Grant: 365 * DAY, Session: 14 * DAY, Interaction: 3600 },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: 30 * DAY,
+      Grant: 365 * DAY,
+      Session: 14 * DAY,
+      Interaction: 3600,
+    },
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     loadExistingGrant: (ctx: KoaContextWithOIDC) => loadExistingGrant(db, ctx),
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       const text = (value: unknown) => String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error · Roster</title>`
+      ctx.body =
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error · Roster</title>`
         + `<link rel="stylesheet" href="/assets/css/roster.css"></head><body><main class="content-centered"><section class="card auth-card">`
         + `<h1>The application's sign-in request failed</h1><p><code>${text(out.error)}</code></p><p>${text(out.error_description)}</p>`
         + `</section></main></body></html>`;

@@ -1,11 +1,11 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config.js';
-import { recordEvent } from '../events/events.js';
 import { HttpError } from '../errors.js';
+import { recordEvent } from '../events/events.js';
 import { entryOf } from '../http/params.js';
-import { findApplicationByClientId, type Application } from './applications.js';
+import { type Application, findApplicationByClientId } from './applications.js';
 import { grantScopes, rememberConsent } from './grants.js';
 import { createProvider, OAUTH_PATH } from './provider.js';
 
@@ -48,7 +48,7 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
 
   async function load(req: Request, res: Response) {
     const provider = await oauth.provider();
-    let details;
+    let details: Awaited<ReturnType<typeof provider.interactionDetails>>;
     try {
       details = await provider.interactionDetails(req, res);
     } catch {
@@ -69,8 +69,16 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
       return provider.interactionFinished(req, res, { login: { accountId: sub } }, { mergeWithLastSubmission: false });
     }
     if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-    const scopes = String(details.params.scope ?? '').split(' ').filter((s) => entryOf(SCOPE_WORDS, s));
-    await res.page('oauth/consent', { title: `Allow ${application.name}?`, application, scopes, scopeWords: SCOPE_WORDS, uid: details.uid });
+    const scopes = String(details.params.scope ?? '')
+      .split(' ')
+      .filter((s) => entryOf(SCOPE_WORDS, s));
+    await res.page('oauth/consent', {
+      title: `Allow ${application.name}?`,
+      application,
+      scopes,
+      scopeWords: SCOPE_WORDS,
+      uid: details.uid,
+    });
   });
 
   router.post('/:uid/confirm', async (req, res) => {
@@ -80,10 +88,14 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
     const grant = details.grantId
       ? (await provider.Grant.find(details.grantId))!
       : new provider.Grant({ accountId, clientId: application.clientId });
-    const requested = [...new Set([
-      ...((details.prompt.details.missingOIDCScope as string[] | undefined) ?? []),
-      ...String(details.params.scope ?? '').split(' ').filter((s) => entryOf(SCOPE_WORDS, s)),
-    ])];
+    const requested = [
+      ...new Set([
+        ...((details.prompt.details.missingOIDCScope as string[] | undefined) ?? []),
+        ...String(details.params.scope ?? '')
+          .split(' ')
+          .filter((s) => entryOf(SCOPE_WORDS, s)),
+      ]),
+    ];
     grantScopes(grant, requested);
     const claims = details.prompt.details.missingOIDCClaims as string[] | undefined;
     if (claims?.length) grant.addOIDCClaims(claims);
@@ -94,14 +106,22 @@ export function interactionRoutes(config: Config, db: Knex, oauth: OAuthServer):
 
   router.post('/:uid/abort', async (req, res) => {
     const { provider } = await load(req, res);
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user denied the request.' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'The user denied the request.' },
+      { mergeWithLastSubmission: false },
+    );
   });
 
   async function remember(application: Application, userId: number, grantId: string, scopes: string[], ip: string | undefined) {
     if (application.consentMode === 'explicit') await rememberConsent(db, userId, application.id, grantId, scopes);
     const user = await db('users').where({ id: userId }).first('id', 'username', 'email');
     await recordEvent(db, {
-      action: 'authorize_application', user, app: 'roster.oauth', clientIp: ip,
+      action: 'authorize_application',
+      user,
+      app: 'roster.oauth',
+      clientIp: ip,
       context: { application: { name: application.name, client_id: application.clientId }, scopes, consent_mode: application.consentMode },
     });
   }

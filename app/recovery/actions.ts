@@ -3,9 +3,9 @@ import type { Knex } from 'knex';
 import { hashPassword } from '../auth/passwords.js';
 import type { Config } from '../config.js';
 import type { User } from '../directory/users/users.js';
-import { setPassword } from '../identity/identity.js';
 import { recordEvent } from '../events/events.js';
 import { formatDateTime } from '../http/view-helpers.js';
+import { setPassword } from '../identity/identity.js';
 import { createMailer, MailError } from '../mail/mailer.js';
 import { createRecoveryToken, deleteToken, issueRecoveryToken, revokeOtherTokens } from './tokens.js';
 
@@ -25,7 +25,10 @@ export function recoveryActions(config: Config, db: Knex) {
     async copyLink(req: Request, user: User, ttlMs: number) {
       const issued = await createRecoveryToken(db, user.id, ttlMs);
       await recordEvent(db, {
-        action: 'secret_view', user: req.user, app: 'roster.recovery', clientIp: req.ip,
+        action: 'secret_view',
+        user: req.user,
+        app: 'roster.recovery',
+        clientIp: req.ip,
         context: { secret: 'recovery_link', user: user.username, expires: issued.expires.toISOString() },
       });
       return { link: linkFor(issued.token), expires: issued.expires };
@@ -33,9 +36,11 @@ export function recoveryActions(config: Config, db: Knex) {
 
     /** Mails a new link; nothing changes (older links keep working) unless the mail went out. */
     async emailLink(req: Request, user: User, ttlMs: number): Promise<EmailResult> {
-      if (!mailer.enabled) return { ok: false, message: 'E-mail is not set up: set SMTP_URL to send recovery links. Nothing was sent.', status: 503 };
+      if (!mailer.enabled)
+        return { ok: false, message: 'E-mail is not set up: set SMTP_URL to send recovery links. Nothing was sent.', status: 503 };
       if (!user.email) return { ok: false, message: 'No email address set.', status: 422 };
-      if (!user.isActive) return { ok: false, message: `${user.username} is deactivated: a recovery link would not work. Nothing was sent.`, status: 422 };
+      if (!user.isActive)
+        return { ok: false, message: `${user.username} is deactivated: a recovery link would not work. Nothing was sent.`, status: 422 };
       const issued = await issueRecoveryToken(db, user.id, ttlMs);
       const locals = { user, link: linkFor(issued.token), expires: formatDateTime(issued.expires) };
       try {
@@ -53,7 +58,10 @@ export function recoveryActions(config: Config, db: Knex) {
       }
       await revokeOtherTokens(db, user.id, issued.id);
       await recordEvent(db, {
-        action: 'email_sent', user: req.user, app: 'roster.recovery', clientIp: req.ip,
+        action: 'email_sent',
+        user: req.user,
+        app: 'roster.recovery',
+        clientIp: req.ip,
         context: { subject: 'recovery_link', to: user.email, user: user.username },
       });
       return { ok: true, expires: issued.expires };
@@ -64,7 +72,13 @@ export function recoveryActions(config: Config, db: Knex) {
       const hash = await hashPassword(password, config.bcryptRounds);
       await db.transaction(async (trx) => {
         await setPassword(trx, user.id, hash, user.id === req.user!.id ? req.sessionID : undefined);
-        await recordEvent(trx, { action: 'password_set', user: req.user, app: 'roster.directory', clientIp: req.ip, context: { user: user.username, method: 'admin' } });
+        await recordEvent(trx, {
+          action: 'password_set',
+          user: req.user,
+          app: 'roster.directory',
+          clientIp: req.ip,
+          context: { user: user.username, method: 'admin' },
+        });
       });
     },
   };

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import type { Config } from '../config.js';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
+import type { Config } from '../config.js';
 import { toast } from '../http/toast.js';
 import { findValidToken, redeemToken } from './tokens.js';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db.js';
-import { recordEvent } from '../events/events.js';
 import { lockUser } from '../directory/users/users.js';
+import { recordEvent } from '../events/events.js';
 import { setPassword } from '../identity/identity.js';
 
 export function hashToken(token: string): string {
@@ -73,7 +73,11 @@ export async function findValidToken(db: Db, token: string): Promise<ValidToken 
 
 /** Whether the token is still on file: a newer link for the same user removes the older ones. */
 export async function tokenExists(db: Db, token: string): Promise<boolean> {
-  return Boolean(await db('recovery_tokens').where({ token_hash: hashToken(token) }).first('id'));
+  return Boolean(
+    await db('recovery_tokens')
+      .where({ token_hash: hashToken(token) })
+      .first('id'),
+  );
 }
 
 /**

@@ -16,7 +16,9 @@ const COLUMNS = [
 async function collate(knex: Knex, collation: string): Promise<void> {
   if (knex.client.config.client !== 'mysql2') return;
   for (const { table, column, type } of COLUMNS) {
-    await knex.raw(`alter table \`${table}\` modify \`${column}\` ${type.replace(' not null', ` character set utf8mb4 collate ${collation} not null`)}`);
+    await knex.raw(
+      `alter table \`${table}\` modify \`${column}\` ${type.replace(' not null', ` character set utf8mb4 collate ${collation} not null`)}`,
+    );
   }
 }
 

@@ -13,7 +13,8 @@ document.addEventListener('animationend', (event) => {
 // saved by a quick edit) is not wholly in view: focus must never sit on something hidden.
 function focusBack(element) {
   const href = element.getAttribute('href');
-  const next = element.isConnected ? element
+  const next = element.isConnected
+    ? element
     : (element.id && document.getElementById(element.id))
       || (href && [...document.querySelectorAll('a[href]')].find((a) => a.getAttribute('href') === href))
       || document.querySelector('#main [tabindex="-1"]');
@@ -46,7 +47,9 @@ function syncModal() {
 
 // A swap that removes the focused control (a folder, a tab, the pager's link) puts focus back.
 let focusedBeforeSwap = null;
-document.addEventListener('htmx:before:swap', () => { focusedBeforeSwap = document.activeElement; });
+document.addEventListener('htmx:before:swap', () => {
+  focusedBeforeSwap = document.activeElement;
+});
 document.addEventListener('htmx:after:swap', () => {
   const lost = focusedBeforeSwap;
   focusedBeforeSwap = null;
@@ -75,7 +78,9 @@ function syncBulkForms() {
   document.querySelectorAll('form[data-bulk]').forEach((form) => {
     const boxes = [...form.querySelectorAll('input[type="checkbox"][name="ids"]')];
     const checked = boxes.filter((box) => box.checked).length;
-    form.querySelectorAll('[data-bulk-submit]').forEach((button) => { button.disabled = checked === 0; });
+    form.querySelectorAll('[data-bulk-submit]').forEach((button) => {
+      button.disabled = checked === 0;
+    });
     const all = form.querySelector('[data-select-all]');
     if (all) {
       all.checked = boxes.length > 0 && checked === boxes.length;
@@ -86,7 +91,13 @@ function syncBulkForms() {
 
 document.addEventListener('change', (event) => {
   const all = event.target.closest('[data-select-all]');
-  if (all) all.closest('form').querySelectorAll('input[type="checkbox"][name="ids"]').forEach((box) => { box.checked = all.checked; });
+  if (all)
+    all
+      .closest('form')
+      .querySelectorAll('input[type="checkbox"][name="ids"]')
+      .forEach((box) => {
+        box.checked = all.checked;
+      });
   if (event.target.closest('form[data-bulk]')) syncBulkForms();
 });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Locator, Page } from 'playwright-core';
 import { insertUser } from '../../app/directory/users/users.js';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, type JsMode, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
 
 type Box = { x: number; y: number; width: number; height: number };
 
@@ -35,8 +35,10 @@ async function box(locator: Locator): Promise<Box> {
 async function expectInView(page: Page, locator: Locator, what: string): Promise<void> {
   const b = await box(locator);
   const { width, height } = page.viewportSize()!;
-  expect(b.y >= 0 && b.y + b.height <= height && b.x >= 0 && b.x + b.width <= width,
-    `${what} in the viewport (box ${JSON.stringify(b)}, viewport ${width}×${height})`).to.equal(true);
+  expect(
+    b.y >= 0 && b.y + b.height <= height && b.x >= 0 && b.x + b.width <= width,
+    `${what} in the viewport (box ${JSON.stringify(b)}, viewport ${width}×${height})`,
+  ).to.equal(true);
 }
 
 function overlap(a: Box, b: Box): boolean {
@@ -55,7 +57,8 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
     setup: async () => {
       await createUser(f.t.db, { username: 'akadmin', name: 'Admin', admin: true, path: 'admins' });
       // More than a page (50) in one folder, so the list is taller than the window.
-      for (let i = 0; i < 60; i++) await insertUser(f.t.db, { username: `staff${String(i).padStart(2, '0')}`, name: `Staff ${i}`, path: 'users/staff' });
+      for (let i = 0; i < 60; i++)
+        await insertUser(f.t.db, { username: `staff${String(i).padStart(2, '0')}`, name: `Staff ${i}`, path: 'users/staff' });
       await insertUser(f.t.db, { username: 'zed', name: 'Zed', path: 'users/customers' });
       ids.noemail = await insertUser(f.t.db, { username: 'noemail', name: 'No Mail', path: 'users/customers' });
     },
@@ -159,8 +162,8 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
       await dialog.getByLabel('Username').waitFor();
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'detached' });
-      await expectFocus(page, edit, 'the row\'s edit link after Escape');
-      expect(await scrollY(page), 'no scrolling for a row\'s dialog').to.equal(before);
+      await expectFocus(page, edit, "the row's edit link after Escape");
+      expect(await scrollY(page), "no scrolling for a row's dialog").to.equal(before);
 
       // A refused save replaces the dialog's content; Escape still returns to the row.
       await edit.click();
@@ -169,7 +172,7 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
       await dialog.getByText('Check the fields marked below.').waitFor();
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'detached' });
-      await expectFocus(page, edit, 'the row\'s edit link after Escape on a refused form');
+      await expectFocus(page, edit, "the row's edit link after Escape on a refused form");
 
       await row.getByText('Quick overview').click();
       const deactivate = row.getByRole('link', { name: 'Deactivate' });
@@ -182,7 +185,7 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
       await dialog.getByRole('button', { name: 'Close' }).click();
       await dialog.waitFor({ state: 'detached' });
       await expectFocus(page, copy, 'the Copy recovery link button after Close');
-      expect(await scrollY(page), 'no scrolling for the quick overview\'s dialogs').to.equal(before);
+      expect(await scrollY(page), "no scrolling for the quick overview's dialogs").to.equal(before);
 
       await row.getByRole('checkbox').check();
       const del = page.locator('#users-table').getByRole('button', { name: 'Delete', exact: true });
@@ -197,7 +200,7 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
       await dialog.getByRole('button', { name: 'Save' }).click();
       await page.locator('#toasts').getByText('User staff03 updated.').waitFor();
       await page.locator('#users-table').getByText('Staff three').waitFor();
-      await expectFocus(page, page.locator('#users-table').getByRole('link', { name: 'Edit staff03' }), 'the saved row\'s edit link');
+      await expectFocus(page, page.locator('#users-table').getByRole('link', { name: 'Edit staff03' }), "the saved row's edit link");
 
       // The detail page: its Delete and Edit, and the tabs (focus stays on the tab just chosen).
       await visit(page, `${f.baseUrl}/directory/users/${ids.noemail}`);
@@ -233,7 +236,9 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
       await signIn(page);
       const status = page.getByRole('status');
       expect(await status.count(), 'one status region').to.equal(1);
-      await status.evaluate((el) => { (el as unknown as { kept: boolean }).kept = true; });
+      await status.evaluate((el) => {
+        (el as unknown as { kept: boolean }).kept = true;
+      });
 
       await searchBox(page).fill('staff');
       await page.waitForURL('**/directory/users?q=staff');
@@ -275,11 +280,12 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
           const toastBox = await box(toast);
           await expectInView(page, toast, `the toast at ${width} px`);
           const controls = page.locator('.page-actions > a, .page-actions > .menu > summary, .signout button, .brand');
-          for (let i = 0; i < await controls.count(); i++) {
+          for (let i = 0; i < (await controls.count()); i++) {
             const control = controls.nth(i);
             expect(overlap(toastBox, await box(control)), `toast over "${await control.innerText()}" at ${width} px`).to.equal(false);
           }
-          if (width < 760) expect(overlap(toastBox, await box(page.locator('.sidebar'))), `toast over the header at ${width} px`).to.equal(false);
+          if (width < 760)
+            expect(overlap(toastBox, await box(page.locator('.sidebar'))), `toast over the header at ${width} px`).to.equal(false);
         }
 
         await toast.getByRole('button', { name: 'Dismiss message' }).click();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { insertUser } from '../../app/directory/users/users.js';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, newContext, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, type JsMode, logIn, newContext, watchErrors } from '../support/browser.js';
 import { assertLayout } from '../support/layout.js';
 
 // Long values without a place to break a line: the CSS must wrap or cut them.
@@ -15,8 +15,11 @@ describe('browser: the layout holds after every swap, at 1280 and 375 px', funct
       await createUser(t.db, { username: 'akadmin', name: 'Admin', admin: true, path: 'admins' });
       await insertUser(t.db, { username: 'zed', path: 'users/customers' });
       await insertUser(t.db, {
-        username: LONG_NAME, name: 'LongName'.repeat(8), email: `${'someonewithalongaddress'.repeat(3)}@example.com`,
-        path: `long/${'deeplynestedfoldername'.repeat(3)}`, attributes: { note: 'x'.repeat(120) },
+        username: LONG_NAME,
+        name: 'LongName'.repeat(8),
+        email: `${'someonewithalongaddress'.repeat(3)}@example.com`,
+        path: `long/${'deeplynestedfoldername'.repeat(3)}`,
+        attributes: { note: 'x'.repeat(120) },
       });
     },
   });
@@ -31,7 +34,8 @@ describe('browser: the layout holds after every swap, at 1280 and 375 px', funct
   for (const width of [1280, 375]) {
     it(`after folder click, create, two quick edits and delete (JavaScript on, ${width} px)`, async () => {
       const folder = `staff${width}`;
-      for (const name of ['ana', 'bea', 'cem', 'dan']) await insertUser(f.t.db, { username: `${name}-${width}`, name: `${name} before`, path: `users/${folder}` });
+      for (const name of ['ana', 'bea', 'cem', 'dan'])
+        await insertUser(f.t.db, { username: `${name}-${width}`, name: `${name} before`, path: `users/${folder}` });
       const context = await newContext(f.browser, 'on', width);
       const page = await context.newPage();
       const errors = watchErrors(page);

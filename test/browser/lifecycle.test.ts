@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { ensureGroup } from '../../app/directory/groups/groups.js';
 import { insertUser } from '../../app/directory/users/users.js';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, type JsMode, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
 
 describe('browser: sessions, memberships, deactivation and deletion through reviews', function () {
   this.timeout(240_000);
@@ -121,7 +121,10 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
         await signIn(page, 'akadmin');
         await visit(page, list);
         const row = page.locator('tr', { has: page.getByRole('link', { name: username, exact: true }) });
-        for (const [action, toast, active] of [['Deactivate', 'deactivated', 'No'], ['Activate', 'activated', 'Yes']]) {
+        for (const [action, toast, active] of [
+          ['Deactivate', 'deactivated', 'No'],
+          ['Activate', 'activated', 'Yes'],
+        ]) {
           await row.getByText('Quick overview').click();
           await row.getByRole('link', { name: action, exact: true }).click();
           await confirm(page, js, 'Update');

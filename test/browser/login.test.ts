@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createUser, PASSWORD } from '../support/app.js';
-import { browserApp, checkAccessibility, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, checkAccessibility, type JsMode, landed, newContext, visit, watchErrors } from '../support/browser.js';
 
 describe('browser: log in, see the Users page, log out', function () {
   this.timeout(120_000);
@@ -31,7 +31,9 @@ describe('browser: log in, see the Users page, log out', function () {
         await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
         await landed(page);
         expect(new URL(page.url()).pathname).to.equal('/directory/users');
-        expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).getAttribute('aria-current')).to.equal('page');
+        expect(
+          await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).getAttribute('aria-current'),
+        ).to.equal('page');
         await page.getByText('Bob Jones').waitFor();
 
         await page.getByRole('link', { name: 'My account' }).click();
@@ -56,12 +58,15 @@ describe('browser: log in, see the Users page, log out', function () {
     const context = await newContext(f.browser, 'off');
     const page = await context.newPage();
     try {
-      await page.route('http://a11y.invalid/', (route) => route.fulfill({
-        contentType: 'text/html',
-        // The faint text is faint only once the stylesheet has loaded: the check must wait for it.
-        body: '<!doctype html><html lang="en"><head><title>Bad</title><link rel="stylesheet" href="data:text/css,p%7Bcolor:%23eee;background:%23fff%7D"></head>'
-          + '<body><main><input name="q"><img src="x.png"><p>Faint text</p></main></body></html>',
-      }));
+      await page.route('http://a11y.invalid/', (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          // The faint text is faint only once the stylesheet has loaded: the check must wait for it.
+          body:
+            '<!doctype html><html lang="en"><head><title>Bad</title><link rel="stylesheet" href="data:text/css,p%7Bcolor:%23eee;background:%23fff%7D"></head>'
+            + '<body><main><input name="q"><img src="x.png"><p>Faint text</p></main></body></html>',
+        }),
+      );
       await page.goto('http://a11y.invalid/');
       let failure = '';
       try {

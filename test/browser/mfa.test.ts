@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as OTPAuth from 'otpauth';
 import type { Page } from 'playwright-core';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, type JsMode, landed, logIn, newContext, watchErrors } from '../support/browser.js';
 
 describe('browser: second factors', function () {
   this.timeout(180_000);
@@ -23,7 +23,14 @@ describe('browser: second factors', function () {
       const cdp = await context.newCDPSession(page);
       await cdp.send('WebAuthn.enable');
       const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+        options: {
+          protocol: 'ctap2',
+          transport: 'internal',
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+          automaticPresenceSimulation: true,
+        },
       });
       await logIn(page, f.baseUrl, 'keyholder');
       await page.getByRole('heading', { name: 'My account' }).waitFor();

@@ -2,9 +2,9 @@ import http from 'node:http';
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
-import { createApplication, type ConsentMode } from '../../app/oauth/applications.js';
+import { type ConsentMode, createApplication } from '../../app/oauth/applications.js';
 import { createUser, freePort, PASSWORD } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, type JsMode, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
 
 /**
  * A relying party on another origin (another port): it receives the browser at its redirect_uri and
@@ -17,17 +17,19 @@ async function relyingParty() {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     if (url.pathname !== '/callback') return res.writeHead(204).end();
     callbacks.push(url);
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+    res
+      .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
       .end('<!doctype html><html lang="en"><title>RP</title><main><h1>Back at the application</h1></main></html>');
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     redirectUri: `http://127.0.0.1:${port}/callback`,
     callbacks,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -40,10 +42,15 @@ describe('browser: signing in to an application on another origin', function () 
       rp = await relyingParty();
       const adminId = await createUser(t.db, { username: 'akadmin', admin: true });
       const by = { id: adminId, username: 'akadmin', email: '' };
-      for (const [consentMode, name] of [['explicit', 'Wiki'], ['implicit', 'Intranet']] as const) {
+      for (const [consentMode, name] of [
+        ['explicit', 'Wiki'],
+        ['implicit', 'Intranet'],
+      ] as const) {
         const created = await createApplication(t.db, { name, slug: name.toLowerCase(), redirectUris: [rp.redirectUri], consentMode }, by);
         if (!created.ok) throw new Error('no application');
-        configs[consentMode] = await oidc.discovery(new URL(`${base}/oauth`), created.application.clientId, created.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
+        configs[consentMode] = await oidc.discovery(new URL(`${base}/oauth`), created.application.clientId, created.secret!, undefined, {
+          execute: [oidc.allowInsecureRequests],
+        });
       }
     },
   });
@@ -55,8 +62,11 @@ describe('browser: signing in to an application on another origin', function () 
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: rp.redirectUri, scope: 'openid profile email', state,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: rp.redirectUri,
+      scope: 'openid profile email',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     await page.goto(url.toString());
     return { config, verifier, state };

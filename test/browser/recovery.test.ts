@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, type JsMode, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
 
 describe('browser: recovery link from the quick overview', function () {
   this.timeout(180_000);
@@ -32,7 +32,10 @@ describe('browser: recovery link from the quick overview', function () {
         // Links are built on PUBLIC_URL, which is where the test server listens.
         expect(shown.startsWith(`${f.baseUrl}/recovery/`)).to.equal(true);
         const link = shown;
-        const views = await f.t.db('events').where({ action: 'secret_view' }).whereRaw('context like ?', [`%"user":"${username}"%`]);
+        const views = await f.t
+          .db('events')
+          .where({ action: 'secret_view' })
+          .whereRaw('context like ?', [`%"user":"${username}"%`]);
         expect(views, 'one click, one link').to.have.length(1);
         if (js === 'on') {
           await page.getByRole('button', { name: 'Copy', exact: true }).click();
@@ -46,7 +49,10 @@ describe('browser: recovery link from the quick overview', function () {
           await landed(page);
         }
         // Done goes back to the list it came from, folder included.
-        await page.getByRole('button', { name: 'Done' }).or(page.getByRole('link', { name: 'Done' })).click();
+        await page
+          .getByRole('button', { name: 'Done' })
+          .or(page.getByRole('link', { name: 'Done' }))
+          .click();
         await page.getByRole('textbox', { name: 'Recovery link' }).waitFor({ state: 'detached' });
         expect(page.url()).to.equal(`${f.baseUrl}/directory/users?path=recover-${js}`);
 

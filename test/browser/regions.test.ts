@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { ensureGroup } from '../../app/directory/groups/groups.js';
 import { insertUser } from '../../app/directory/users/users.js';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, visit, watchErrors } from '../support/browser.js';
+import { browserApp, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
 
 /**
  * A dialog ends one way (the modal closes, the page hears what changed, a toast); each page shows
@@ -22,10 +22,15 @@ describe('browser: pages show what a dialog changed, by their own regions', func
     await page.waitForURL((url) => url.pathname !== '/login');
   }
   /** A marker on window survives htmx swaps and dies with a full reload. */
-  const mark = (page: Page) => page.evaluate(() => { (window as unknown as { marker: boolean }).marker = true; });
-  const notReloaded = async (page: Page) => expect(await page.evaluate(() => (window as unknown as { marker?: boolean }).marker), 'no full reload').to.equal(true);
+  const mark = (page: Page) =>
+    page.evaluate(() => {
+      (window as unknown as { marker: boolean }).marker = true;
+    });
+  const notReloaded = async (page: Page) =>
+    expect(await page.evaluate(() => (window as unknown as { marker?: boolean }).marker), 'no full reload').to.equal(true);
   /** Focus moves once the swap has settled: wait for it. */
-  const focusOn = (page: Page, text: string) => page.waitForFunction((t) => document.activeElement?.textContent?.trim() === t, text, { timeout: 5000 });
+  const focusOn = (page: Page, text: string) =>
+    page.waitForFunction((t) => document.activeElement?.textContent?.trim() === t, text, { timeout: 5000 });
 
   it("a user's page: an edit, a password and a deactivation show in the header and the tab; a deletion lands on the list", async () => {
     const userId = await insertUser(f.t.db, { username: 'ana', name: 'Ana', path: 'users' });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { insertUser } from '../../app/directory/users/users.js';
 import { createUser } from '../support/app.js';
-import { browserApp, logIn, landed, newContext, visit, watchErrors, type JsMode } from '../support/browser.js';
+import { browserApp, type JsMode, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
 
 describe('browser: Directory > Users', function () {
   this.timeout(180_000);
@@ -22,7 +22,10 @@ describe('browser: Directory > Users', function () {
 
   /** With JavaScript on, a marker on window survives htmx swaps and dies with a full reload. */
   async function mark(page: Page, js: JsMode): Promise<void> {
-    if (js === 'on') await page.evaluate(() => { (window as unknown as { marker: boolean }).marker = true; });
+    if (js === 'on')
+      await page.evaluate(() => {
+        (window as unknown as { marker: boolean }).marker = true;
+      });
   }
   async function expectNoReload(page: Page, js: JsMode): Promise<void> {
     if (js === 'on') expect(await page.evaluate(() => (window as unknown as { marker?: boolean }).marker)).to.equal(true);

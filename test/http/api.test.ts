@@ -1,9 +1,9 @@
-import { expect } from 'chai';
 import { Configuration, CoreApi, ResponseError } from '@goauthentik/api';
+import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createToken } from '../../app/directory/tokens/tokens.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
-import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
+import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, serve, type TestApp, testApp } from '../support/app.js';
 
 describe('integrations: API tokens, bearer form posts and the authentik-compatible API', function () {
   this.timeout(30_000);
@@ -15,14 +15,19 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
 
   async function tokenFor(userId: number, identifier: string, expires: Date | null = null) {
     const owner = (await t.db('users').where({ id: userId }).first())!;
-    const result = await createToken(t.db, { identifier, description: '', ownerId: userId, expires }, { id: owner.id, username: owner.username, email: owner.email });
+    const result = await createToken(
+      t.db,
+      { identifier, description: '', ownerId: userId, expires },
+      { id: owner.id, username: owner.username, email: owner.email },
+    );
     if (!result.ok) throw new Error('token');
     return result.key;
   }
 
   const post = (path: string, fields: Record<string, string>, key?: string, accept = 'application/json') =>
     fetch(`${server.baseUrl}${path}`, {
-      method: 'POST', redirect: 'manual',
+      method: 'POST',
+      redirect: 'manual',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: accept, ...(key ? { Authorization: `Bearer ${key}` } : {}) },
       body: new URLSearchParams(fields),
     });
@@ -60,7 +65,12 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
       const form = new FormData();
       form.set('username', 'multipart-user');
       form.set('path', 'users');
-      const res = await fetch(`${server.baseUrl}/directory/users`, { method: 'POST', headers: { Authorization: `Bearer ${adminKey}` }, body: form, redirect: 'manual' });
+      const res = await fetch(`${server.baseUrl}/directory/users`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${adminKey}` },
+        body: form,
+        redirect: 'manual',
+      });
       expect(res.status).to.equal(201);
     });
 
@@ -97,22 +107,36 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
 
     it('creates a token shown once (only its hash is stored), then revokes and deletes it', async () => {
       const form = await admin.get('/directory/tokens/new');
-      const res = await admin.post('/directory/tokens').type('form').send({ _csrf: csrfFrom(form.text), identifier: 'hr-sync', description: 'Nightly import', owner: 'akadmin', expires_in: '30' });
+      const res = await admin
+        .post('/directory/tokens')
+        .type('form')
+        .send({ _csrf: csrfFrom(form.text), identifier: 'hr-sync', description: 'Nightly import', owner: 'akadmin', expires_in: '30' });
       expect(res.status).to.equal(201);
       const key = /id="api-key" value="(rst_[\w-]+)"/.exec(res.text)![1];
       expect(JSON.stringify(await t.db('api_tokens').select())).to.not.contain(key);
       expect((await post('/directory/users', { username: 'via-new-token', path: 'users' }, key)).status).to.equal(201);
       const row = (await t.db('api_tokens').where({ identifier: 'hr-sync' }).first())!;
       expect(row.last_used).to.not.equal(null);
-      expect((await admin.get('/directory/tokens')).text).to.contain('hr-sync').and.contain('Nightly import');
-      await admin.post('/directory/tokens/revoke').type('form').send({ _csrf: await csrfOf(admin), ids: String(row.id) });
+      expect((await admin.get('/directory/tokens')).text)
+        .to.contain('hr-sync')
+        .and.contain('Nightly import');
+      await admin
+        .post('/directory/tokens/revoke')
+        .type('form')
+        .send({ _csrf: await csrfOf(admin), ids: String(row.id) });
       expect((await post('/directory/users', { username: 'after-revoke', path: 'users' }, key)).status).to.equal(401);
-      await admin.post('/directory/tokens/delete').type('form').send({ _csrf: await csrfOf(admin), ids: String(row.id) });
+      await admin
+        .post('/directory/tokens/delete')
+        .type('form')
+        .send({ _csrf: await csrfOf(admin), ids: String(row.id) });
       expect(await t.db('api_tokens').where({ id: row.id }).first()).to.equal(undefined);
     });
 
     it('refuses a bad identifier or an unknown owner with 422', async () => {
-      const res = await admin.post('/directory/tokens').type('form').send({ _csrf: await csrfOf(admin), identifier: 'bad id!', owner: 'nobody', expires_in: '30' });
+      const res = await admin
+        .post('/directory/tokens')
+        .type('form')
+        .send({ _csrf: await csrfOf(admin), identifier: 'bad id!', owner: 'nobody', expires_in: '30' });
       expect(res.status).to.equal(422);
       expect(res.text).to.contain('id="identifier-error"').and.contain('There is no user named');
     });
@@ -125,11 +149,21 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
     });
 
     it('creates, lists with filters and pages, updates, gives a recovery link, sets a password and deletes', async () => {
-      const created = await api.coreUsersCreate({ userRequest: { username: 'api-user', name: 'API User', email: 'api@example.com', path: 'users/api', attributes: { team: 'blue' }, isActive: true } });
+      const created = await api.coreUsersCreate({
+        userRequest: {
+          username: 'api-user',
+          name: 'API User',
+          email: 'api@example.com',
+          path: 'users/api',
+          attributes: { team: 'blue' },
+          isActive: true,
+        },
+      });
       expect(created.pk).to.be.a('number');
       expect(created.dateJoined).to.be.instanceOf(Date);
       expect(created.attributes).to.deep.equal({ team: 'blue' });
-      for (let i = 0; i < 5; i++) await api.coreUsersCreate({ userRequest: { username: `bulk-${i}`, name: `Bulk ${i}`, path: 'users/api/bulk' } });
+      for (let i = 0; i < 5; i++)
+        await api.coreUsersCreate({ userRequest: { username: `bulk-${i}`, name: `Bulk ${i}`, path: 'users/api/bulk' } });
 
       const byPath = await api.coreUsersList({ pathStartswith: 'users/api', pageSize: 4, ordering: 'username' });
       expect(byPath.pagination.count).to.equal(6);
@@ -195,7 +229,9 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
       expect((await api.coreUsersPathsRetrieve({ search: 'us' })).paths).to.deep.equal(['users']);
       const queries = async (pageSize: number) => {
         let n = 0;
-        const count = () => { n++; };
+        const count = () => {
+          n++;
+        };
         t.db.on('query', count);
         try {
           await api.coreGroupsList({ search: 'team-', pageSize });
@@ -208,9 +244,12 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
       expect(await queries(30)).to.equal(await queries(1));
     });
 
-    it('refuses a non-administrator\'s token with 403 and no token with 401', async () => {
+    it("refuses a non-administrator's token with 403 and no token with 401", async () => {
       const memberApi = new CoreApi(new Configuration({ basePath: `${server.baseUrl}/api/v3`, accessToken: memberKey }));
-      for (const [client, status] of [[memberApi, 403], [new CoreApi(new Configuration({ basePath: `${server.baseUrl}/api/v3` })), 401]] as const) {
+      for (const [client, status] of [
+        [memberApi, 403],
+        [new CoreApi(new Configuration({ basePath: `${server.baseUrl}/api/v3` })), 401],
+      ] as const) {
         try {
           await client.coreUsersList({});
           expect.fail('should be refused');

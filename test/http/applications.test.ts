@@ -1,16 +1,24 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
 import { hashSecret } from '../../app/oauth/applications.js';
-import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 describe('Applications (OAuth2/OIDC clients)', () => {
   let t: TestApp;
   let admin: TestAgent;
 
   async function post(url: string, fields: Record<string, string>) {
-    return admin.post(url).type('form').send({ _csrf: await csrfOf(admin), ...fields });
+    return admin
+      .post(url)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin), ...fields });
   }
-  const valid = { name: 'Wiki', slug: 'wiki', redirect_uris: 'https://wiki.example.com/callback\nhttp://localhost:8080/cb', consent_mode: 'explicit' };
+  const valid = {
+    name: 'Wiki',
+    slug: 'wiki',
+    redirect_uris: 'https://wiki.example.com/callback\nhttp://localhost:8080/cb',
+    consent_mode: 'explicit',
+  };
 
   beforeEach(async () => {
     t = await testApp();
@@ -60,11 +68,28 @@ describe('Applications (OAuth2/OIDC clients)', () => {
     expect((await t.db('applications').where({ id: row.id }).first())!.consent_mode).to.equal('always');
     const rotated = await post(`/applications/${row.id}/secret`, {});
     const secret = /id="client-secret" value="([^"]+)"/.exec(rotated.text)![1];
-    expect((await t.db('applications').where({ id: row.id }).first())!.client_secret_hash).to.equal(hashSecret(secret)).and.not.equal(row.client_secret_hash);
+    expect((await t.db('applications').where({ id: row.id }).first())!.client_secret_hash)
+      .to.equal(hashSecret(secret))
+      .and.not.equal(row.client_secret_hash);
 
     const userId = (await t.db('users').where({ username: 'akadmin' }).first())!.id;
-    await t.db('consents').insert({ user_id: userId, application_id: row.id, grant_id: 'g1', scopes: 'openid', created: new Date(), expires: new Date(Date.now() + 1e6) });
-    await t.db('oauth_artifacts').insert({ id: 'rt1', kind: 'RefreshToken', payload: '{}', grant_id: 'g1', user_id: userId, application_id: row.id, created: new Date() });
+    await t.db('consents').insert({
+      user_id: userId,
+      application_id: row.id,
+      grant_id: 'g1',
+      scopes: 'openid',
+      created: new Date(),
+      expires: new Date(Date.now() + 1e6),
+    });
+    await t.db('oauth_artifacts').insert({
+      id: 'rt1',
+      kind: 'RefreshToken',
+      payload: '{}',
+      grant_id: 'g1',
+      user_id: userId,
+      application_id: row.id,
+      created: new Date(),
+    });
     const review = await admin.get(`/applications/delete?ids=${row.id}`);
     expect(review.text).to.contain('Delete 1 application?').and.contain('Every consent and token');
     expect((await post('/applications/delete', { ids: String(row.id) })).status).to.equal(303);
@@ -77,6 +102,13 @@ describe('Applications (OAuth2/OIDC clients)', () => {
     const member = agentFor(t.app);
     await login(member, 'member');
     expect((await member.get('/applications')).status).to.equal(403);
-    expect((await member.post('/applications').type('form').send({ _csrf: await csrfOf(member), ...valid })).status).to.equal(403);
+    expect(
+      (
+        await member
+          .post('/applications')
+          .type('form')
+          .send({ _csrf: await csrfOf(member), ...valid })
+      ).status,
+    ).to.equal(403);
   });
 });

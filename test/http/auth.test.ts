@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { hashPassword } from '../../app/auth/passwords.js';
 import { LOGIN_LIMITS } from '../../app/auth/rate-limit.js';
-import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, type TestApp, testApp } from '../support/app.js';
 
 describe('login and logout', () => {
   let t: TestApp;
@@ -40,7 +40,10 @@ describe('login and logout', () => {
     const agent = agentFor(t.app);
     const page = await agent.get('/login');
     const before = page.headers['set-cookie'][0].split(';')[0];
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), username: 'ada', password: PASSWORD });
+    const res = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), username: 'ada', password: PASSWORD });
     const after = res.headers['set-cookie'][0].split(';')[0];
     expect(after).to.not.equal(before);
     expect(await t.db('sessions').where({ user_id: adminId }).count({ n: '*' }).first()).to.deep.include({ n: 1 });
@@ -50,11 +53,17 @@ describe('login and logout', () => {
     const agent = agentFor(t.app);
     const page = await agent.get('/login?next=/me');
     expect(page.text).to.contain('name="next" value="/me"');
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), username: 'ada', password: PASSWORD, next: '/me' });
+    const res = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), username: 'ada', password: PASSWORD, next: '/me' });
     expect(res.headers.location).to.equal('/me');
     const other = agentFor(t.app);
     const page2 = await other.get('/login');
-    const res2 = await other.post('/login').type('form').send({ _csrf: csrfFrom(page2.text), username: 'ada', password: PASSWORD, next: '//evil.example' });
+    const res2 = await other
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page2.text), username: 'ada', password: PASSWORD, next: '//evil.example' });
     expect(res2.headers.location).to.equal('/');
   });
 
@@ -74,7 +83,10 @@ describe('login and logout', () => {
   it('takes about as long for an unknown user as for a wrong password', async function () {
     this.timeout(60_000);
     // A realistic work factor, so that bcrypt dominates the time measured.
-    await t.db('users').where({ id: adminId }).update({ password: await hashPassword(PASSWORD, 10) });
+    await t
+      .db('users')
+      .where({ id: adminId })
+      .update({ password: await hashPassword(PASSWORD, 10) });
     const { authenticate } = await import('../../app/auth/login.js');
     const once = async (username: string) => {
       const start = process.hrtime.bigint();
@@ -109,7 +121,10 @@ describe('login and logout', () => {
   it('asks for both fields with a 422', async () => {
     const agent = agentFor(t.app);
     const page = await agent.get('/login');
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), username: 'ada', password: '' });
+    const res = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), username: 'ada', password: '' });
     expect(res.status).to.equal(422);
     expect(res.text).to.contain('Enter your username and password.');
   });
@@ -117,7 +132,10 @@ describe('login and logout', () => {
   it('logs out: the session row is deleted, the event recorded, and a toast shown on the login page', async () => {
     const agent = agentFor(t.app);
     await login(agent, 'ada');
-    const res = await agent.post('/logout').type('form').send({ _csrf: await csrfOf(agent) });
+    const res = await agent
+      .post('/logout')
+      .type('form')
+      .send({ _csrf: await csrfOf(agent) });
     expect(res.status).to.equal(303);
     expect(res.headers.location).to.equal('/login');
     expect(await t.db('sessions').where({ user_id: adminId }).first()).to.equal(undefined);
@@ -141,7 +159,10 @@ describe('login and logout', () => {
   it('accepts the CSRF token in the X-CSRF-Token header (as htmx sends it)', async () => {
     const agent = agentFor(t.app);
     await login(agent, 'ada');
-    const res = await agent.post('/logout').set('X-CSRF-Token', await csrfOf(agent)).set('HX-Request', 'true');
+    const res = await agent
+      .post('/logout')
+      .set('X-CSRF-Token', await csrfOf(agent))
+      .set('HX-Request', 'true');
     expect(res.status).to.equal(204);
     expect(res.headers['hx-redirect']).to.equal('/login');
   });
@@ -167,7 +188,10 @@ describe('login and logout', () => {
     const agent = agentFor(t.app);
     const csrf = csrfFrom((await agent.get('/login')).text);
     for (let i = 0; i < LOGIN_LIMITS.perIp; i++) {
-      await agent.post('/login').type('form').send({ _csrf: csrf, username: `guess${i}`, password: 'wrong' });
+      await agent
+        .post('/login')
+        .type('form')
+        .send({ _csrf: csrf, username: `guess${i}`, password: 'wrong' });
     }
     const blocked = await agent.post('/login').type('form').send({ _csrf: csrf, username: 'ada', password: PASSWORD });
     expect(blocked.status).to.equal(429);

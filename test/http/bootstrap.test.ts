@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { bootstrap } from '../../app/auth/bootstrap.js';
 import { hashToken } from '../../app/recovery/tokens.js';
-import { agentFor, csrfFrom, login, testApp, testConfig, type TestApp } from '../support/app.js';
+import { agentFor, csrfFrom, login, type TestApp, testApp, testConfig } from '../support/app.js';
 
 async function dumpDatabase(t: TestApp): Promise<string> {
   const tables = ['users', 'groups', 'group_memberships', 'sessions', 'events', 'recovery_tokens'] as const;
@@ -17,7 +17,11 @@ describe('bootstrap and the one-time setup link', () => {
   afterEach(() => t.close());
 
   it('with BOOTSTRAP_PASSWORD creates the administrator in the Admins superuser group', async () => {
-    const config = testConfig(t.url, { BOOTSTRAP_USERNAME: 'root-admin', BOOTSTRAP_PASSWORD: 'bootstrap-pass', BOOTSTRAP_EMAIL: 'root@example.com' });
+    const config = testConfig(t.url, {
+      BOOTSTRAP_USERNAME: 'root-admin',
+      BOOTSTRAP_PASSWORD: 'bootstrap-pass',
+      BOOTSTRAP_EMAIL: 'root@example.com',
+    });
     expect(await bootstrap(t.db, config)).to.deep.equal({});
     const agent = agentFor(t.app);
     expect((await login(agent, 'root-admin', 'bootstrap-pass')).status).to.equal(303);
@@ -37,7 +41,12 @@ describe('bootstrap and the one-time setup link', () => {
     const path = new URL(setupLink!).pathname;
     const token = path.split('/').pop()!;
     expect(await dumpDatabase(t)).to.not.contain(token);
-    expect(await t.db('recovery_tokens').where({ token_hash: hashToken(token) }).first()).to.not.equal(undefined);
+    expect(
+      await t
+        .db('recovery_tokens')
+        .where({ token_hash: hashToken(token) })
+        .first(),
+    ).to.not.equal(undefined);
 
     const agent = agentFor(t.app);
     const form = await agent.get(path);
@@ -47,7 +56,10 @@ describe('bootstrap and the one-time setup link', () => {
     // Opening the link twice (a mail scanner, say) does not use it up.
     expect((await agent.get(path)).status).to.equal(200);
 
-    const res = await agent.post(path).type('form').send({ _csrf: csrfFrom(form.text), password: 'a new passphrase', password_repeat: 'a new passphrase' });
+    const res = await agent
+      .post(path)
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), password: 'a new passphrase', password_repeat: 'a new passphrase' });
     expect(res.status).to.equal(303);
     expect(res.headers.location).to.equal('/login');
     expect((await agent.get('/login')).text).to.contain('Your password has been set.');
@@ -57,7 +69,10 @@ describe('bootstrap and the one-time setup link', () => {
     const again = await agent.get(path);
     expect(again.status).to.equal(410);
     expect(again.text).to.contain('This link has expired or was already used');
-    const again2 = await agent.post(path).type('form').send({ _csrf: csrfFrom(form.text), password: 'another passphrase', password_repeat: 'another passphrase' });
+    const again2 = await agent
+      .post(path)
+      .type('form')
+      .send({ _csrf: csrfFrom(form.text), password: 'another passphrase', password_repeat: 'another passphrase' });
     expect(again2.status).to.equal(410);
     expect((await login(agentFor(t.app), 'akadmin', 'another passphrase')).status).to.equal(401);
   });
@@ -80,7 +95,10 @@ describe('bootstrap and the one-time setup link', () => {
       [{ password: 'akadmin', password_repeat: 'akadmin' }, 'at least 8'],
     ];
     for (const [fields, message] of cases) {
-      const res = await agent.post(path).type('form').send({ _csrf: csrf, ...fields });
+      const res = await agent
+        .post(path)
+        .type('form')
+        .send({ _csrf: csrf, ...fields });
       expect(res.status).to.equal(422);
       expect(res.text).to.contain(message);
       expect(res.text).to.contain('aria-invalid="true"');

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createToken } from '../../app/directory/tokens/tokens.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
 import type { EventAction } from '../../app/events/events.js';
-import { agentFor, createUser, csrfFrom, csrfOf, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfFrom, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 /**
  * Double-submits and several administrators acting on the same rows at once (MariaDB runs the
@@ -28,11 +28,20 @@ describe('parallel writes to the same rows', function () {
 
   /** The same form posted `times` times at once by the signed-in administrator. */
   function postAtOnce(url: string, fields: Record<string, string | string[]>, times = 2) {
-    return Promise.all(Array.from({ length: times }, () => admin.post(url).type('form').send({ _csrf: csrf, ...fields })));
+    return Promise.all(
+      Array.from({ length: times }, () =>
+        admin
+          .post(url)
+          .type('form')
+          .send({ _csrf: csrf, ...fields }),
+      ),
+    );
   }
   const statuses = (responses: { status: number }[]) => responses.map((r) => r.status).sort();
-  const count = async (table: 'users' | 'groups' | 'group_memberships' | 'sessions' | 'recovery_tokens' | 'api_tokens' | 'applications', where: Record<string, unknown> = {}) =>
-    Number((await t.db(table).where(where).count({ n: '*' }).first())!.n);
+  const count = async (
+    table: 'users' | 'groups' | 'group_memberships' | 'sessions' | 'recovery_tokens' | 'api_tokens' | 'applications',
+    where: Record<string, unknown> = {},
+  ) => Number((await t.db(table).where(where).count({ n: '*' }).first())!.n);
   const events = async (action: EventAction) => (await t.db('events').where({ action })).map((e) => JSON.parse(e.context));
 
   it('creating the same username twice at once: one 303, one 422 on the field, one user and one event', async () => {
@@ -53,7 +62,9 @@ describe('parallel writes to the same rows', function () {
 
   it('renaming two users to the same free name at once: one saved, one 422 on the field', async () => {
     const ids = [await createUser(t.db, { username: 'ana' }), await createUser(t.db, { username: 'ben' })];
-    const responses = await Promise.all(ids.map((id) => admin.post(`/directory/users/${id}`).type('form').send({ _csrf: csrf, username: 'cleo', path: 'users' })));
+    const responses = await Promise.all(
+      ids.map((id) => admin.post(`/directory/users/${id}`).type('form').send({ _csrf: csrf, username: 'cleo', path: 'users' })),
+    );
     expect(statuses(responses)).to.deep.equal([303, 422]);
     expect(await count('users', { username: 'cleo' })).to.equal(1);
   });
@@ -73,7 +84,10 @@ describe('parallel writes to the same rows', function () {
     await login(other, 'boss2');
     const responses = await Promise.all([
       admin.post(`/directory/users/${otherId}/activation`).type('form').send({ _csrf: csrf, is_active: 'false' }),
-      other.post(`/directory/users/${adminId}/activation`).type('form').send({ _csrf: await csrfOf(other), is_active: 'false' }),
+      other
+        .post(`/directory/users/${adminId}/activation`)
+        .type('form')
+        .send({ _csrf: await csrfOf(other), is_active: 'false' }),
     ]);
     // The later request is refused (422), or finds its sender signed out: either way one stays.
     for (const res of responses) expect(res.status).to.be.below(500);
@@ -83,8 +97,15 @@ describe('parallel writes to the same rows', function () {
   it('twenty "Copy recovery link" at once for one user: every one a link, only the last issued works', async () => {
     const id = await createUser(t.db, { username: 'ana' });
     // As the modal sends it (with htmx), which answers with the link itself.
-    const responses = await Promise.all(Array.from({ length: 20 }, () => admin.post(`/directory/users/${id}/recovery-link`)
-      .set({ 'HX-Request': 'true', 'HX-Target': 'div#modal' }).type('form').send({ _csrf: csrf })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        admin
+          .post(`/directory/users/${id}/recovery-link`)
+          .set({ 'HX-Request': 'true', 'HX-Target': 'div#modal' })
+          .type('form')
+          .send({ _csrf: csrf }),
+      ),
+    );
     expect(statuses(responses)).to.deep.equal(Array(20).fill(200));
     const tokens = responses.map((r) => /\/recovery\/([\w-]{43})"/.exec(r.text)![1]);
     expect(new Set(tokens).size).to.equal(20);
@@ -112,13 +133,17 @@ describe('parallel writes to the same rows', function () {
     const owner = { id: adminId, username: 'akadmin', email: '' };
     const created = await createToken(t.db, { identifier: 'robot', description: '', ownerId: adminId, expires: null }, owner);
     if (!created.ok) throw new Error('token');
-    const responses = await Promise.all([1, 2].map(() => agentFor(t.app).post(`/api/v3/core/users/${id}/recovery/`).set('Authorization', `Bearer ${created.key}`)));
+    const responses = await Promise.all(
+      [1, 2].map(() => agentFor(t.app).post(`/api/v3/core/users/${id}/recovery/`).set('Authorization', `Bearer ${created.key}`)),
+    );
     expect(statuses(responses)).to.deep.equal([200, 200]);
     expect(await count('recovery_tokens', { user_id: id })).to.equal(1);
   });
 
   it('making new recovery codes eight times at once: no 5xx, one set of ten codes works', async () => {
-    const responses = await Promise.all(Array.from({ length: 8 }, () => admin.post('/me/authenticators/static').type('form').send({ _csrf: csrf })));
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => admin.post('/me/authenticators/static').type('form').send({ _csrf: csrf })),
+    );
     expect(statuses(responses)).to.deep.equal(Array(8).fill(200));
     expect(Number((await t.db('authenticators').where({ user_id: adminId, type: 'static' }).count({ n: '*' }).first())!.n)).to.equal(1);
     expect(Number((await t.db('recovery_codes').count({ n: '*' }).first())!.n)).to.equal(10);
@@ -127,7 +152,9 @@ describe('parallel writes to the same rows', function () {
   it('setting a password twice at once: no 5xx, the password works', async () => {
     const id = await createUser(t.db, { username: 'ana' });
     const password = 'a brand new passphrase';
-    expect(statuses(await postAtOnce(`/directory/users/${id}/password`, { password, password_repeat: password }))).to.deep.equal([303, 303]);
+    expect(statuses(await postAtOnce(`/directory/users/${id}/password`, { password, password_repeat: password }))).to.deep.equal([
+      303, 303,
+    ]);
     expect((await login(agentFor(t.app), 'ana', password)).status).to.equal(303);
   });
 
@@ -165,7 +192,14 @@ describe('parallel writes to the same rows', function () {
       await login(agent, name);
       others.push(agent);
     }
-    const responses = await Promise.all(others.map(async (agent) => agent.post('/directory/users/delete').type('form').send({ _csrf: await csrfOf(agent), ids: ids.map(String) })));
+    const responses = await Promise.all(
+      others.map(async (agent) =>
+        agent
+          .post('/directory/users/delete')
+          .type('form')
+          .send({ _csrf: await csrfOf(agent), ids: ids.map(String) }),
+      ),
+    );
     for (const res of responses) expect(res.status).to.be.below(500);
     expect(await count('users')).to.equal(3);
     const deleted = (await events('model_deleted')).map((e) => e.deleted_user.pk);
@@ -183,7 +217,8 @@ describe('parallel writes to the same rows', function () {
     const id = await createUser(t.db, { username: 'ana' });
     const groups = [await ensureGroup(t.db, 'One', false), await ensureGroup(t.db, 'Two', false)];
     for (const group of groups) await addMember(t.db, group, id);
-    for (const res of await postAtOnce(`/directory/users/${id}/groups/remove`, { ids: groups.map(String) }, 3)) expect(res.status).to.be.below(500);
+    for (const res of await postAtOnce(`/directory/users/${id}/groups/remove`, { ids: groups.map(String) }, 3))
+      expect(res.status).to.be.below(500);
     expect(await count('group_memberships', { user_id: id })).to.equal(0);
     expect((await events('model_updated')).filter((e) => e.removed_user === 'ana')).to.have.length(2);
   });
@@ -201,9 +236,15 @@ describe('parallel writes to the same rows', function () {
     const id = await createUser(t.db, { username: 'ana' });
     await login(agentFor(t.app), 'ana');
     const sid = (await t.db('sessions').where({ user_id: id }).first())!.id;
-    const created = await createToken(t.db, { identifier: 'robot', description: '', ownerId: adminId, expires: null }, { id: adminId, username: 'akadmin', email: '' });
+    const created = await createToken(
+      t.db,
+      { identifier: 'robot', description: '', ownerId: adminId, expires: null },
+      { id: adminId, username: 'akadmin', email: '' },
+    );
     if (!created.ok) throw new Error('token');
-    const responses = await Promise.all([1, 2].map(() => agentFor(t.app).delete(`/api/v3/core/authenticated_sessions/${sid}/`).set('Authorization', `Bearer ${created.key}`)));
+    const responses = await Promise.all(
+      [1, 2].map(() => agentFor(t.app).delete(`/api/v3/core/authenticated_sessions/${sid}/`).set('Authorization', `Bearer ${created.key}`)),
+    );
     expect(statuses(responses)).to.deep.equal([204, 404]);
   });
 
@@ -219,7 +260,16 @@ describe('parallel writes to the same rows', function () {
 
   it('deleting the same applications twice at once: one event per application', async () => {
     const form = await admin.get('/applications/new');
-    const created = await admin.post('/applications').type('form').send({ _csrf: csrfFrom(form.text), name: 'Wiki', slug: 'wiki', redirect_uris: 'https://wiki.example.com/cb', consent_mode: 'explicit' });
+    const created = await admin
+      .post('/applications')
+      .type('form')
+      .send({
+        _csrf: csrfFrom(form.text),
+        name: 'Wiki',
+        slug: 'wiki',
+        redirect_uris: 'https://wiki.example.com/cb',
+        consent_mode: 'explicit',
+      });
     expect(created.status).to.equal(201);
     const id = (await t.db('applications').first())!.id;
     for (const res of await postAtOnce('/applications/delete', { ids: String(id) }, 3)) expect(res.status).to.be.below(500);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import supertest from 'supertest';
-import { agentFor, createUser, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, login, type TestApp, testApp } from '../support/app.js';
 
 describe('health, errors and assets', () => {
   let t: TestApp;
@@ -81,6 +81,8 @@ describe('health, errors and assets', () => {
     expect((await supertest(t.app).get('/assets/css/roster.css')).status).to.equal(200);
     expect((await supertest(t.app).get('/assets/js/roster.js')).status).to.equal(200);
     const page = await supertest(t.app).get('/login');
-    expect(page.text).to.contain('src="/assets/htmx.min.js"').and.not.match(/https?:\/\/(?!localhost)[^"]*\.js/);
+    expect(page.text)
+      .to.contain('src="/assets/htmx.min.js"')
+      .and.not.match(/https?:\/\/(?!localhost)[^"]*\.js/);
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
-import { agentFor, createUser, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, login, type TestApp, testApp } from '../support/app.js';
 
 describe('User events tab and recent actions', () => {
   let t: TestApp;
@@ -8,7 +8,8 @@ describe('User events tab and recent actions', () => {
   let anaId: number;
 
   const rows = (html: string) => [...html.matchAll(/<tr id="event-(\d+)">/g)].map((m) => Number(m[1]));
-  const link = (html: string, rel: string) => /<a rel="(?:next|prev)"/.test(html) ? new RegExp(`<a rel="${rel}" href="([^"]+)"`).exec(html)?.[1].replace(/&amp;/g, '&') : undefined;
+  const link = (html: string, rel: string) =>
+    /<a rel="(?:next|prev)"/.test(html) ? new RegExp(`<a rel="${rel}" href="([^"]+)"`).exec(html)?.[1].replace(/&amp;/g, '&') : undefined;
 
   beforeEach(async () => {
     t = await testApp();
@@ -18,12 +19,18 @@ describe('User events tab and recent actions', () => {
     await login(admin, 'akadmin');
     const base = Date.UTC(2026, 0, 1);
     const user = JSON.stringify({ pk: anaId, username: 'ana', email: 'ana@example.com' });
-    await t.db('events').insert(Array.from({ length: 120 }, (_, i) => ({
-      action: i % 4 === 0 ? 'login_failed' : 'login', user_pk: anaId, user, app: 'roster.auth',
-      context: JSON.stringify({ n: i, note: '<i>ctx</i>' }), client_ip: '10.0.0.1',
-      // Pairs share a timestamp: the keyset's id tiebreak must keep every event exactly once.
-      created: new Date(base + Math.floor(i / 2) * 3_600_000),
-    })));
+    await t.db('events').insert(
+      Array.from({ length: 120 }, (_, i) => ({
+        action: i % 4 === 0 ? 'login_failed' : 'login',
+        user_pk: anaId,
+        user,
+        app: 'roster.auth',
+        context: JSON.stringify({ n: i, note: '<i>ctx</i>' }),
+        client_ip: '10.0.0.1',
+        // Pairs share a timestamp: the keyset's id tiebreak must keep every event exactly once.
+        created: new Date(base + Math.floor(i / 2) * 3_600_000),
+      })),
+    );
   });
   afterEach(() => t.close());
 
@@ -39,12 +46,14 @@ describe('User events tab and recent actions', () => {
     expect(pages.map((p) => p.length)).to.deep.equal([50, 50, 20]);
     const all = pages.flat();
     expect(new Set(all).size).to.equal(120);
-    const third = await admin.get(`/directory/users/${anaId}/events${link((await admin.get(link((await admin.get(`/directory/users/${anaId}/events`)).text, 'next')!)).text, 'next')!.split('/events')[1]}`);
+    const third = await admin.get(
+      `/directory/users/${anaId}/events${link((await admin.get(link((await admin.get(`/directory/users/${anaId}/events`)).text, 'next')!)).text, 'next')!.split('/events')[1]}`,
+    );
     const back = await admin.get(link(third.text, 'prev')!);
     expect(rows(back.text)).to.deep.equal(pages[1]);
   });
 
-  it('filters by action and by days, and shows each event\'s context escaped', async () => {
+  it("filters by action and by days, and shows each event's context escaped", async () => {
     const failed = await admin.get(`/directory/users/${anaId}/events?action=login_failed`);
     expect(rows(failed.text)).to.have.length(30);
     expect(failed.text).to.contain('&lt;i&gt;ctx&lt;/i&gt;').and.not.contain('<i>ctx</i>');
@@ -53,7 +62,12 @@ describe('User events tab and recent actions', () => {
   });
 
   it('refuses a malformed date or an unknown action with 422 on the field', async () => {
-    for (const [query, field] of [['from=yesterday', 'from'], ['to=2026-13-45', 'to'], ['action=hack', 'action'], ['from=2026-02-01&to=2026-01-01', 'to']]) {
+    for (const [query, field] of [
+      ['from=yesterday', 'from'],
+      ['to=2026-13-45', 'to'],
+      ['action=hack', 'action'],
+      ['from=2026-02-01&to=2026-01-01', 'to'],
+    ]) {
       const res = await admin.get(`/directory/users/${anaId}/events?${query}`);
       expect(res.status, query).to.equal(422);
       expect(res.text).to.contain(`id="${field}-error"`);
@@ -67,7 +81,12 @@ describe('User events tab and recent actions', () => {
   });
 
   it('swaps only the tab region for htmx', async () => {
-    const res = await admin.get(`/directory/users/${anaId}/events?action=login`).set('HX-Request', 'true').set('HX-Target', 'div#user-tabs');
-    expect(res.text).to.match(/^<div id="user-tabs"/).and.contain('aria-current="page">User events');
+    const res = await admin
+      .get(`/directory/users/${anaId}/events?action=login`)
+      .set('HX-Request', 'true')
+      .set('HX-Target', 'div#user-tabs');
+    expect(res.text)
+      .to.match(/^<div id="user-tabs"/)
+      .and.contain('aria-current="page">User events');
   });
 });

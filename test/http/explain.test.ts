@@ -1,14 +1,17 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { isSqlite } from '../../app/db.js';
-import { listSessions } from '../../app/identity/sessions.js';
-import { parseFilter } from '../../app/directory/users/list-url.js';
 import { folderTree } from '../../app/directory/users/folders.js';
 import { searchUsers } from '../../app/directory/users/list-query.js';
+import { parseFilter } from '../../app/directory/users/list-url.js';
 import { searchEvents } from '../../app/events/events.js';
-import { testApp, type TestApp } from '../support/app.js';
+import { listSessions } from '../../app/identity/sessions.js';
+import { type TestApp, testApp } from '../support/app.js';
 
-interface Statement { sql: string; bindings: unknown[] }
+interface Statement {
+  sql: string;
+  bindings: unknown[];
+}
 
 /** The statements a call runs, as the database received them. */
 async function statementsOf(db: Knex, call: () => Promise<unknown>): Promise<Statement[]> {
@@ -31,12 +34,17 @@ async function problems(db: Knex, statement: Statement, ordered: boolean): Promi
   const sql = statement.sql.replace(/^set statement \S+ for /i, '');
   if (isSqlite(db)) {
     const plan: { detail: string }[] = await db.raw(`explain query plan ${sql}`, statement.bindings as never);
-    return plan.map((p) => p.detail).filter((d) => /^SCAN (users|sessions|events)\b(?! USING)/.test(d) || (ordered && /TEMP B-TREE FOR ORDER BY/.test(d)));
+    return plan
+      .map((p) => p.detail)
+      .filter((d) => /^SCAN (users|sessions|events)\b(?! USING)/.test(d) || (ordered && /TEMP B-TREE FOR ORDER BY/.test(d)));
   }
   const [rows] = await db.raw(`explain ${sql}`, statement.bindings as never);
   return (rows as { table: string; type: string; key: string | null; Extra: string | null }[])
-    .filter((r) => ['users', 'sessions', 'events', 'u'].includes(r.table)
-      && (r.type === 'ALL' || !r.key || (ordered && /filesort/.test(r.Extra ?? ''))))
+    .filter(
+      (r) =>
+        ['users', 'sessions', 'events', 'u'].includes(r.table)
+        && (r.type === 'ALL' || !r.key || (ordered && /filesort/.test(r.Extra ?? ''))),
+    )
     .map((r) => `${r.table}: ${r.type} ${r.key ?? 'no index'} ${r.Extra ?? ''}`);
 }
 
@@ -49,18 +57,48 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
     t = await testApp();
     const now = Date.now();
     const paths = ['users', 'users/staff', 'users/staff/eng', 'users/customers/eu', 'users/customers/us', 'service'];
-    await t.db.batchInsert('users', Array.from({ length: 4000 }, (_, i) => ({
-      uuid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`, username: `user${String(i).padStart(5, '0')}`, name: `Name ${i % 97}`,
-      email: `u${i}@example.com`, is_active: i % 20 !== 0, path: paths[i % paths.length], type: 'internal', attributes: '{}',
-      last_login: i % 3 ? new Date(now - i * 60_000) : null, date_joined: new Date(now - i * 3_600_000), last_updated: new Date(now),
-    })) as never, 400);
+    await t.db.batchInsert(
+      'users',
+      Array.from({ length: 4000 }, (_, i) => ({
+        uuid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+        username: `user${String(i).padStart(5, '0')}`,
+        name: `Name ${i % 97}`,
+        email: `u${i}@example.com`,
+        is_active: i % 20 !== 0,
+        path: paths[i % paths.length],
+        type: 'internal',
+        attributes: '{}',
+        last_login: i % 3 ? new Date(now - i * 60_000) : null,
+        date_joined: new Date(now - i * 3_600_000),
+        last_updated: new Date(now),
+      })) as never,
+      400,
+    );
     userId = (await t.db('users').first('id'))!.id;
-    await t.db.batchInsert('sessions', Array.from({ length: 3000 }, (_, i) => ({
-      sid: `s${i}`, user_id: userId + (i % 50), data: '{}', last_used: new Date(now - i * 1000), expires: new Date(now + 86_400_000), created: new Date(now),
-    })) as never, 400);
-    await t.db.batchInsert('events', Array.from({ length: 6000 }, (_, i) => ({
-      action: 'login', user_pk: userId + (i % 50), user: '{}', app: 'roster.auth', context: '{}', created: new Date(now - i * 1000),
-    })) as never, 400);
+    await t.db.batchInsert(
+      'sessions',
+      Array.from({ length: 3000 }, (_, i) => ({
+        sid: `s${i}`,
+        user_id: userId + (i % 50),
+        data: '{}',
+        last_used: new Date(now - i * 1000),
+        expires: new Date(now + 86_400_000),
+        created: new Date(now),
+      })) as never,
+      400,
+    );
+    await t.db.batchInsert(
+      'events',
+      Array.from({ length: 6000 }, (_, i) => ({
+        action: 'login',
+        user_pk: userId + (i % 50),
+        user: '{}',
+        app: 'roster.auth',
+        context: '{}',
+        created: new Date(now - i * 1000),
+      })) as never,
+      400,
+    );
     await t.db.raw(isSqlite(t.db) ? 'analyze' : 'analyze table users, sessions, events');
   });
   after(() => t?.close());

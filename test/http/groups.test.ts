@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
-import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 describe('groups and memberships', () => {
   let t: TestApp;
@@ -10,7 +10,11 @@ describe('groups and memberships', () => {
   let adminsGroup: number;
 
   async function post(url: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) {
-    return admin.post(url).type('form').set(headers).send({ _csrf: await csrfOf(admin), ...fields });
+    return admin
+      .post(url)
+      .type('form')
+      .set(headers)
+      .send({ _csrf: await csrfOf(admin), ...fields });
   }
 
   beforeEach(async () => {
@@ -87,7 +91,9 @@ describe('groups and memberships', () => {
       const first = await admin.get('/directory/groups');
       const next = /<a rel="next" href="([^"]+)"/.exec(first.text)![1].replace(/&amp;/g, '&');
       const second = await admin.get(next);
-      expect(second.text).to.contain('Team 59').and.match(/rel="prev"/);
+      expect(second.text)
+        .to.contain('Team 59')
+        .and.match(/rel="prev"/);
       expect(first.text).to.not.contain('Team 59');
       expect((await admin.get('/directory/groups?q=Team%205')).text.match(/>Team 5\d</g)).to.have.length(10);
     });

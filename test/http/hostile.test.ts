@@ -1,26 +1,74 @@
 import { expect } from 'chai';
 import express from 'express';
-import { createToken } from '../../app/directory/tokens/tokens.js';
+import { hashPassword } from '../../app/auth/passwords.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
+import { createToken } from '../../app/directory/tokens/tokens.js';
 import { startTotp } from '../../app/mfa/authenticators.js';
 import { createApplication } from '../../app/oauth/applications.js';
 import { createRecoveryToken } from '../../app/recovery/tokens.js';
-import { hashPassword } from '../../app/auth/passwords.js';
-import { createUser, csrfFrom, PASSWORD, serve, TEST_ROUNDS, testApp, type TestApp } from '../support/app.js';
-import {
-  Client, encodePairs, formsOf, HOSTILE, hostileJson, hostilePairs, hostileSegment, linksOf, MALFORMED_BODIES, routePattern, routesOf,
-  type Form, type Route,
-} from '../support/walker.js';
+import { createUser, csrfFrom, PASSWORD, serve, TEST_ROUNDS, type TestApp, testApp } from '../support/app.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
+import {
+  Client,
+  encodePairs,
+  type Form,
+  formsOf,
+  HOSTILE,
+  hostileJson,
+  hostilePairs,
+  hostileSegment,
+  linksOf,
+  MALFORMED_BODIES,
+  type Route,
+  routePattern,
+  routesOf,
+} from '../support/walker.js';
 
 /**
  * Query parameter names that any handler might read. Names found in the app's own links and forms
  * for a route are walked one at a time; these, when no page shows them for the route, together.
  */
-const COMMON_QUERY = ['q', 'sort', 'page', 'path', 'after', 'before', 'ids', 'next', 'from', 'to', 'user', 'ordering', 'search', 'page_size',
-  'active', 'action', 'include_users', 'username', 'name', 'email', 'uuid', 'is_active', 'path_startswith', 'type'];
+const COMMON_QUERY = [
+  'q',
+  'sort',
+  'page',
+  'path',
+  'after',
+  'before',
+  'ids',
+  'next',
+  'from',
+  'to',
+  'user',
+  'ordering',
+  'search',
+  'page_size',
+  'active',
+  'action',
+  'include_users',
+  'username',
+  'name',
+  'email',
+  'uuid',
+  'is_active',
+  'path_startswith',
+  'type',
+];
 /** Body field names that forms do not show (programs send them), given together to every write. */
-const COMMON_BODY = ['ids', 'password', 'password_repeat', 'name', 'username', 'attributes', 'path', 'code', 'next', 'from', 'response', 'is_active'];
+const COMMON_BODY = [
+  'ids',
+  'password',
+  'password_repeat',
+  'name',
+  'username',
+  'attributes',
+  'path',
+  'code',
+  'next',
+  'from',
+  'response',
+  'is_active',
+];
 
 const isApi = (route: Route) => route.path.startsWith('/api/');
 /** Routes that take a body (a DELETE carries its request in the path). */
@@ -55,7 +103,14 @@ describe('the hostile-value walker: every route, every parameter', function () {
     await t.db('authenticators').where({ user_id: adminId, confirmed: true }).delete();
     admin = new Client(server.baseUrl, { Accept: 'text/html' });
     const form = await admin.send('get', '/login');
-    const res = await admin.send('post', '/login', { type: 'application/x-www-form-urlencoded', body: encodePairs([['_csrf', csrfFrom(form.text)], ['username', 'walker'], ['password', PASSWORD]]) });
+    const res = await admin.send('post', '/login', {
+      type: 'application/x-www-form-urlencoded',
+      body: encodePairs([
+        ['_csrf', csrfFrom(form.text)],
+        ['username', 'walker'],
+        ['password', PASSWORD],
+      ]),
+    });
     expect(res.status, 'the walker signs in').to.equal(303);
     csrf = csrfFrom((await admin.send('get', '/me')).text);
   }
@@ -69,24 +124,46 @@ describe('the hostile-value walker: every route, every parameter', function () {
     let victim = await t.db('users').where({ username: 'victim' }).first('id');
     if (!victim) {
       await t.db('users').where({ username: 'victim' }).delete();
-      victim = { id: await createUser(t.db, { username: 'victim', name: 'Vic Tim', email: 'victim@example.com', path: 'walk/ed', attributes: { team: { name: 'x' } } }) };
+      victim = {
+        id: await createUser(t.db, {
+          username: 'victim',
+          name: 'Vic Tim',
+          email: 'victim@example.com',
+          path: 'walk/ed',
+          attributes: { team: { name: 'x' } },
+        }),
+      };
     }
     const groupId = await ensureGroup(t.db, 'walkers', false);
     await addMember(t.db, groupId, victim.id);
     const group = (await t.db('groups').where({ id: groupId }).first('uuid'))!;
     let app = await t.db('applications').where({ slug: 'walked' }).first('id');
     if (!app) {
-      const made = await createApplication(t.db, { name: 'Walked', slug: 'walked', redirectUris: ['http://127.0.0.1:9/cb'], consentMode: 'explicit' }, actor);
+      const made = await createApplication(
+        t.db,
+        { name: 'Walked', slug: 'walked', redirectUris: ['http://127.0.0.1:9/cb'], consentMode: 'explicit' },
+        actor,
+      );
       if (!made.ok) throw new Error('application');
       app = { id: made.application.id };
     }
     let session = await t.db('sessions').where({ user_id: victim.id }).first('id');
     if (!session) {
       // Walked requests may have deactivated the victim or set its password.
-      await t.db('users').where({ id: victim.id }).update({ is_active: true, password: await hashPassword(PASSWORD, TEST_ROUNDS) });
+      await t
+        .db('users')
+        .where({ id: victim.id })
+        .update({ is_active: true, password: await hashPassword(PASSWORD, TEST_ROUNDS) });
       const other = new Client(server.baseUrl);
       const form = await other.send('get', '/login');
-      await other.send('post', '/login', { type: 'application/x-www-form-urlencoded', body: encodePairs([['_csrf', csrfFrom(form.text)], ['username', 'victim'], ['password', PASSWORD]]) });
+      await other.send('post', '/login', {
+        type: 'application/x-www-form-urlencoded',
+        body: encodePairs([
+          ['_csrf', csrfFrom(form.text)],
+          ['username', 'victim'],
+          ['password', PASSWORD],
+        ]),
+      });
       session = await t.db('sessions').where({ user_id: victim.id }).first('id');
       if (!session) throw new Error('the victim could not sign in');
     }
@@ -94,15 +171,26 @@ describe('the hostile-value walker: every route, every parameter', function () {
     const authenticatorId = pending?.id ?? (await startTotp(t.db, adminId, 'walker')).id;
     let tokenRow = await t.db('api_tokens').where({ user_id: adminId }).whereNull('revoked').first('id');
     if (!tokenRow || !api) {
-      const minted = await createToken(t.db, { identifier: `walker-${Date.now()}-${Math.random()}`, description: '', ownerId: adminId, expires: null }, actor);
+      const minted = await createToken(
+        t.db,
+        { identifier: `walker-${Date.now()}-${Math.random()}`, description: '', ownerId: adminId, expires: null },
+        actor,
+      );
       if (!minted.ok) throw new Error('token');
       api = new Client(server.baseUrl, { Accept: 'application/json', Authorization: `Bearer ${minted.key}` });
       tokenRow = { id: minted.token.id };
     }
     if ((await admin.send('get', '/me')).status !== 200) await signIn();
     const recovery = await createRecoveryToken(t.db, victim.id, 3_600_000);
-    real.set('userId', [String(victim.id)]).set('groupId', [String(groupId)]).set('groupUuid', [group.uuid]).set('appId', [String(app.id)])
-      .set('id', [String(authenticatorId), String(session.id)]).set('token', [recovery.token]).set('uid', ['no-such-interaction']).set('rest', ['htmx.min.js']);
+    real
+      .set('userId', [String(victim.id)])
+      .set('groupId', [String(groupId)])
+      .set('groupUuid', [group.uuid])
+      .set('appId', [String(app.id)])
+      .set('id', [String(authenticatorId), String(session.id)])
+      .set('token', [recovery.token])
+      .set('uid', ['no-such-interaction'])
+      .set('rest', ['htmx.min.js']);
   }
 
   before(async () => {
@@ -131,17 +219,27 @@ describe('the hostile-value walker: every route, every parameter', function () {
     app.use(outer);
     app.use('/files', express.static('.'));
     app.post('/later', (_req, res) => void res.end());
-    expect(routesOf(app).map((r) => `${r.method} ${r.path} ${r.params.join(',')}`)).to.deep.equal(['get /mounted/deep/:itemId itemId', 'get /files/:rest rest', 'post /later ']);
+    expect(routesOf(app).map((r) => `${r.method} ${r.path} ${r.params.join(',')}`)).to.deep.equal([
+      'get /mounted/deep/:itemId itemId',
+      'get /files/:rest rest',
+      'post /later ',
+    ]);
   });
 
   it('never answers with a 5xx nor stops answering, on any route', async () => {
     const routes = routesOf(t.app);
     // The walk reads the router: these are there only if it found the app's routes at every depth.
-    for (const expected of ['post /directory/users', 'get /directory/users/:userId/events', 'patch /api/v3/core/users/:userId/', 'get /oauth/:rest']) {
+    for (const expected of [
+      'post /directory/users',
+      'get /directory/users/:userId/events',
+      'patch /api/v3/core/users/:userId/',
+      'get /oauth/:rest',
+    ]) {
       expect(routes.map((r) => `${r.method} ${r.path}`)).to.include(expected);
     }
     for (const route of routes) {
-      for (const param of route.params) expect(real.has(param), `a real value for :${param} (${route.method} ${route.path}): add it to ensureFixtures`).to.equal(true);
+      for (const param of route.params)
+        expect(real.has(param), `a real value for :${param} (${route.method} ${route.path}): add it to ensureFixtures`).to.equal(true);
     }
     const matching = (path: string, method: string) => routes.filter((r) => r.method === method && routePattern(r.path).test(path));
     const fill = (route: Route, values: Record<string, string> = {}) =>
@@ -185,7 +283,15 @@ describe('the hostile-value walker: every route, every parameter', function () {
       const body = JSON.parse((await api.send('get', fill(route))).text || 'null') as Record<string, unknown> | null;
       const item = (body?.results as Record<string, unknown>[] | undefined)?.[0] ?? body;
       // Lists in a read (groups_obj) are what the API shows, not what it takes.
-      if (item && typeof item === 'object') apiFields.set(route.path, new Map(Object.entries(item).filter(([, v]) => !Array.isArray(v)).map(([k, v]) => [k, JSON.stringify(v)])));
+      if (item && typeof item === 'object')
+        apiFields.set(
+          route.path,
+          new Map(
+            Object.entries(item)
+              .filter(([, v]) => !Array.isArray(v))
+              .map(([k, v]) => [k, JSON.stringify(v)]),
+          ),
+        );
     }
 
     const failures: string[] = [];
@@ -194,20 +300,35 @@ describe('the hostile-value walker: every route, every parameter', function () {
     // Reads a few at a time (the walk waits on the database more than on the processor); writes one
     // at a time, as hostile values are what is walked here, not races between writes.
     const inFlight = new Set<Promise<void>>();
-    async function hit(route: Route, what: string, method: string, url: string, options: { body?: string | Buffer; type?: string; htmx?: boolean } = {}): Promise<void> {
+    async function hit(
+      route: Route,
+      what: string,
+      method: string,
+      url: string,
+      options: { body?: string | Buffer; type?: string; htmx?: boolean } = {},
+    ): Promise<void> {
       while (inFlight.size >= (route.method === 'get' ? 6 : 1)) await Promise.race(inFlight);
       const client = isApi(route) ? api : admin;
-      const headers: Record<string, string> = { 'X-Forwarded-For': `198.18.${(address >> 8) & 255}.${address++ & 255}`, 'X-CSRF-Token': csrf };
-      if (options.htmx) Object.assign(headers, { 'HX-Request': 'true', 'HX-Target': `div#${(targets.get(route) ?? '#modal').replace(/^#/, '')}` });
+      const headers: Record<string, string> = {
+        'X-Forwarded-For': `198.18.${(address >> 8) & 255}.${address++ & 255}`,
+        'X-CSRF-Token': csrf,
+      };
+      if (options.htmx)
+        Object.assign(headers, { 'HX-Request': 'true', 'HX-Target': `div#${(targets.get(route) ?? '#modal').replace(/^#/, '')}` });
       sent += 1;
       const fail = (why: string) => {
         failures.push(`${route.method.toUpperCase()} ${route.path} ${what}: ${why}`);
         if (process.env.WALKER_DEBUG) console.log(failures[failures.length - 1]);
       };
       // A kept-alive connection that the server closed as it was reused fails once: sent again, it answers.
-      const request = client.send(method, url, { ...options, headers })
-        .catch((err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? client.send(method, url, { ...options, headers }) : Promise.reject(err)))
-        .then((res) => { if (res.status >= 500) fail(`${res.status} ${res.text.slice(0, 120).replace(/\s+/g, ' ')}`); })
+      const request = client
+        .send(method, url, { ...options, headers })
+        .catch((err: NodeJS.ErrnoException) =>
+          err.code === 'ECONNRESET' || err.code === 'EPIPE' ? client.send(method, url, { ...options, headers }) : Promise.reject(err),
+        )
+        .then((res) => {
+          if (res.status >= 500) fail(`${res.status} ${res.text.slice(0, 120).replace(/\s+/g, ' ')}`);
+        })
         .catch((err: Error) => fail(`no answer (${err.message})`))
         .finally(() => inFlight.delete(request));
       inFlight.add(request);
@@ -237,7 +358,12 @@ describe('the hostile-value walker: every route, every parameter', function () {
 
       // The real rows first (each combination of the candidates), then each path parameter hostile.
       for (const candidate of real.get(route.params[0] ?? '') ?? ['']) {
-        await send('with real values', fill(route, route.params[0] ? { [route.params[0]]: encodeURIComponent(candidate) } : {}), { json: undefined }, false);
+        await send(
+          'with real values',
+          fill(route, route.params[0] ? { [route.params[0]]: encodeURIComponent(candidate) } : {}),
+          { json: undefined },
+          false,
+        );
       }
       const base = fill(route);
       for (const param of route.params) {
@@ -252,20 +378,35 @@ describe('the hostile-value walker: every route, every parameter', function () {
       for (const [i, value] of HOSTILE.entries()) {
         if (value.bodyOnly) continue;
         for (const name of named) await send(`?${name}=${value.label}`, `${base}?${hostilePairs(name, value)}`, {}, i % 2 === 1);
-        await send(`?(${together.length} names)=${value.label}`, `${base}?${together.map((n) => hostilePairs(n, value)).join('&')}`, {}, i % 2 === 1);
+        await send(
+          `?(${together.length} names)=${value.label}`,
+          `${base}?${together.map((n) => hostilePairs(n, value)).join('&')}`,
+          {},
+          i % 2 === 1,
+        );
       }
       if (writes(route)) {
         // Each field hostile with the others as the form sends them; then the unshown ones together.
         const unshown = COMMON_BODY.filter((n) => !fields.has(n));
         for (const [i, value] of HOSTILE.entries()) {
-          for (const name of fields) await send(`${name}=${value.label}`, base, { form: hostilePairs(name, value), json: hostileJson(value), name }, i % 2 === 1);
+          for (const name of fields)
+            await send(`${name}=${value.label}`, base, { form: hostilePairs(name, value), json: hostileJson(value), name }, i % 2 === 1);
           // Large values go to one field at a time: a dozen of them make a body that only tests the size limit.
           if (value.bodyOnly) continue;
           if (isApi(route)) {
             const json = hostileJson(value);
-            if (json !== null) await hit(route, `{${unshown.length} fields}=${value.label}`, method, base, { type: 'application/json', body: `{${unshown.map((n) => `${JSON.stringify(n)}:${json}`).join(',')}}` });
+            if (json !== null)
+              await hit(route, `{${unshown.length} fields}=${value.label}`, method, base, {
+                type: 'application/json',
+                body: `{${unshown.map((n) => `${JSON.stringify(n)}:${json}`).join(',')}}`,
+              });
           } else {
-            await send(`(${unshown.length} fields)=${value.label}`, base, { form: unshown.map((n) => hostilePairs(n, value)).join('&') }, i % 2 === 1);
+            await send(
+              `(${unshown.length} fields)=${value.label}`,
+              base,
+              { form: unshown.map((n) => hostilePairs(n, value)).join('&') },
+              i % 2 === 1,
+            );
           }
         }
         for (const [i, malformed] of MALFORMED_BODIES.entries()) {
@@ -275,7 +416,10 @@ describe('the hostile-value walker: every route, every parameter', function () {
       await Promise.all(inFlight);
       if (process.env.WALKER_DEBUG) console.log(`${route.method} ${route.path}: ${sent - before} requests, ${Date.now() - started} ms`);
       const health = await fetch(`${server.baseUrl}/-/health/ready/`).catch(() => null);
-      if (health?.status !== 200) failures.push(`after ${route.method.toUpperCase()} ${route.path}: the app no longer answers /-/health/ready/ (${health?.status ?? 'no answer'})`);
+      if (health?.status !== 200)
+        failures.push(
+          `after ${route.method.toUpperCase()} ${route.path}: the app no longer answers /-/health/ready/ (${health?.status ?? 'no answer'})`,
+        );
     }
     expect(sent).to.be.greaterThan(routes.length * HOSTILE.length);
     expect(failures, `${failures.length} of ${sent} requests failed`).to.deep.equal([]);

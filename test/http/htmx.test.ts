@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
 import { ensureGroup } from '../../app/directory/groups/groups.js';
 import { insertUser } from '../../app/directory/users/users.js';
-import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 /** One way for each htmx idea: how a dialog ends, how a region reloads, what a gone thing's page does. */
 describe('htmx: one way for each idea', () => {
@@ -12,7 +12,11 @@ describe('htmx: one way for each idea', () => {
   const region = (id: string) => ({ 'HX-Request': 'true', 'HX-Target': `div#${id}` });
 
   async function post(url: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) {
-    return admin.post(url).type('form').set(headers).send({ _csrf: await csrfOf(admin), ...fields });
+    return admin
+      .post(url)
+      .type('form')
+      .set(headers)
+      .send({ _csrf: await csrfOf(admin), ...fields });
   }
   const idOf = async (table: string, where: Record<string, string>) => (await t.db(table).where(where).first('id'))!.id as number;
 
@@ -33,85 +37,152 @@ describe('htmx: one way for each idea', () => {
   const application = { redirect_uris: 'https://app.example.com/cb', consent_mode: 'explicit' };
   const finishes: Finish[] = [
     {
-      what: 'creating a user', changed: 'users-changed',
-      start: async (n) => ({ url: '/directory/users', fields: { username: `new${n}`, path: 'users' }, toast: `User new${n} created.`, back: '/directory/users?path=users' }),
+      what: 'creating a user',
+      changed: 'users-changed',
+      start: async (n) => ({
+        url: '/directory/users',
+        fields: { username: `new${n}`, path: 'users' },
+        toast: `User new${n} created.`,
+        back: '/directory/users?path=users',
+      }),
     },
     {
-      what: 'editing a user', changed: 'users-changed',
+      what: 'editing a user',
+      changed: 'users-changed',
       start: async (n) => {
         const id = await insertUser(t.db, { username: `ed${n}`, path: 'users' });
-        return { url: `/directory/users/${id}`, fields: { name: 'Renamed' }, toast: `User ed${n} updated.`, back: `/directory/users/${id}` };
+        return {
+          url: `/directory/users/${id}`,
+          fields: { name: 'Renamed' },
+          toast: `User ed${n} updated.`,
+          back: `/directory/users/${id}`,
+        };
       },
     },
     {
-      what: 'deactivating a user', changed: 'users-changed',
+      what: 'deactivating a user',
+      changed: 'users-changed',
       start: async (n) => {
         const id = await insertUser(t.db, { username: `off${n}`, path: 'users' });
-        return { url: `/directory/users/${id}/activation`, fields: { is_active: 'false' }, toast: `off${n} deactivated`, back: `/directory/users/${id}` };
+        return {
+          url: `/directory/users/${id}/activation`,
+          fields: { is_active: 'false' },
+          toast: `off${n} deactivated`,
+          back: `/directory/users/${id}`,
+        };
       },
     },
     {
-      what: 'setting a password', changed: 'users-changed',
+      what: 'setting a password',
+      changed: 'users-changed',
       start: async (n) => {
         const id = await insertUser(t.db, { username: `pw${n}`, path: 'users' });
         const password = 'a long enough passphrase';
-        return { url: `/directory/users/${id}/password`, fields: { password, password_repeat: password }, toast: `Password of pw${n} set.`, back: `/directory/users/${id}` };
+        return {
+          url: `/directory/users/${id}/password`,
+          fields: { password, password_repeat: password },
+          toast: `Password of pw${n} set.`,
+          back: `/directory/users/${id}`,
+        };
       },
     },
     {
-      what: 'deleting users', changed: 'users-changed',
+      what: 'deleting users',
+      changed: 'users-changed',
       start: async (n) => {
         const id = await insertUser(t.db, { username: `gone${n}`, path: 'users' });
         return { url: '/directory/users/delete', fields: { ids: String(id) }, toast: `User gone${n} deleted.`, back: '/directory/users' };
       },
     },
     {
-      what: 'removing memberships', changed: 'tab-changed',
+      what: 'removing memberships',
+      changed: 'tab-changed',
       start: async (n) => {
         const id = await insertUser(t.db, { username: `member${n}`, path: 'users' });
         const groupId = await ensureGroup(t.db, `Team ${n}`, false);
         await post(`/directory/users/${id}/groups`, { group: `Team ${n}` });
-        return { url: `/directory/users/${id}/groups/remove`, fields: { ids: String(groupId) }, toast: `member${n} removed from Team ${n}.`, back: `/directory/users/${id}/groups` };
+        return {
+          url: `/directory/users/${id}/groups/remove`,
+          fields: { ids: String(groupId) },
+          toast: `member${n} removed from Team ${n}.`,
+          back: `/directory/users/${id}/groups`,
+        };
       },
     },
     {
-      what: 'creating a group', changed: 'groups-changed',
-      start: async (n) => ({ url: '/directory/groups', fields: { name: `Group ${n}` }, toast: `Group Group ${n} created.`, back: '/directory/groups' }),
+      what: 'creating a group',
+      changed: 'groups-changed',
+      start: async (n) => ({
+        url: '/directory/groups',
+        fields: { name: `Group ${n}` },
+        toast: `Group Group ${n} created.`,
+        back: '/directory/groups',
+      }),
     },
     {
-      what: 'editing a group', changed: 'groups-changed',
+      what: 'editing a group',
+      changed: 'groups-changed',
       start: async (n) => {
         const id = await ensureGroup(t.db, `Old ${n}`, false);
-        return { url: `/directory/groups/${id}`, fields: { name: `New ${n}` }, toast: `Group New ${n} saved.`, back: `/directory/groups/${id}` };
+        return {
+          url: `/directory/groups/${id}`,
+          fields: { name: `New ${n}` },
+          toast: `Group New ${n} saved.`,
+          back: `/directory/groups/${id}`,
+        };
       },
     },
     {
-      what: 'deleting groups', changed: 'groups-changed',
+      what: 'deleting groups',
+      changed: 'groups-changed',
       start: async (n) => {
         const id = await ensureGroup(t.db, `Doomed ${n}`, false);
-        return { url: '/directory/groups/delete', fields: { ids: String(id) }, toast: `Group Doomed ${n} deleted.`, back: '/directory/groups' };
+        return {
+          url: '/directory/groups/delete',
+          fields: { ids: String(id) },
+          toast: `Group Doomed ${n} deleted.`,
+          back: '/directory/groups',
+        };
       },
     },
     {
-      what: 'editing an application', changed: 'applications-changed',
+      what: 'editing an application',
+      changed: 'applications-changed',
       start: async (n) => {
         await post('/applications', { ...application, name: `App ${n}`, slug: `app-${n}` });
         const id = await idOf('applications', { slug: `app-${n}` });
-        return { url: `/applications/${id}`, fields: { ...application, name: `Renamed ${n}`, slug: `app-${n}` }, toast: `Application Renamed ${n} saved.`, back: `/applications/${id}` };
+        return {
+          url: `/applications/${id}`,
+          fields: { ...application, name: `Renamed ${n}`, slug: `app-${n}` },
+          toast: `Application Renamed ${n} saved.`,
+          back: `/applications/${id}`,
+        };
       },
     },
     {
-      what: 'deleting applications', changed: 'applications-changed',
+      what: 'deleting applications',
+      changed: 'applications-changed',
       start: async (n) => {
         await post('/applications', { ...application, name: `Gone ${n}`, slug: `gone-${n}` });
-        return { url: '/applications/delete', fields: { ids: String(await idOf('applications', { slug: `gone-${n}` })) }, toast: `Application Gone ${n} deleted.`, back: '/applications' };
+        return {
+          url: '/applications/delete',
+          fields: { ids: String(await idOf('applications', { slug: `gone-${n}` })) },
+          toast: `Application Gone ${n} deleted.`,
+          back: '/applications',
+        };
       },
     },
     {
-      what: 'revoking API tokens', changed: 'tokens-changed',
+      what: 'revoking API tokens',
+      changed: 'tokens-changed',
       start: async (n) => {
         await post('/directory/tokens', { identifier: `token-${n}`, owner: 'akadmin', expires_in: '30' });
-        return { url: '/directory/tokens/revoke', fields: { ids: String(await idOf('api_tokens', { identifier: `token-${n}` })) }, toast: 'Token revoked.', back: '/directory/tokens' };
+        return {
+          url: '/directory/tokens/revoke',
+          fields: { ids: String(await idOf('api_tokens', { identifier: `token-${n}` })) },
+          toast: 'Token revoked.',
+          back: '/directory/tokens',
+        };
       },
     },
   ];
@@ -124,7 +195,9 @@ describe('htmx: one way for each idea', () => {
       expect(res.headers['hx-trigger']).to.equal(finish.changed);
       expect(res.headers['hx-reswap']).to.equal('innerHTML swapEmpty:true');
       expect(res.headers['hx-refresh']).to.equal(undefined);
-      expect(res.text).to.match(/^<hx-partial hx-target="#toasts"/).and.contain(modal.toast);
+      expect(res.text)
+        .to.match(/^<hx-partial hx-target="#toasts"/)
+        .and.contain(modal.toast);
 
       const plain = await finish.start(2);
       const redirected = await post(plain.url, plain.fields);
@@ -147,7 +220,10 @@ describe('htmx: one way for each idea', () => {
       expect(page.text, 'no table is picked out of a full page').to.not.contain('hx-select');
       const fragment = await admin.get(url).set(region(id));
       expect(fragment.status).to.equal(200);
-      expect(fragment.text).to.match(new RegExp(`^<div id="${id}"`)).and.contain(content).and.not.contain('<html');
+      expect(fragment.text)
+        .to.match(new RegExp(`^<div id="${id}"`))
+        .and.contain(content)
+        .and.not.contain('<html');
       // Boosted navigation to the same URL is a page, whatever it aims at.
       const boosted = await admin.get(url).set({ ...region(id), 'HX-Request-Type': 'full' });
       expect(boosted.text).to.contain('<html');
@@ -157,22 +233,36 @@ describe('htmx: one way for each idea', () => {
   it("reloads a thing's page when things of its kind change: a group's, an application's, a user's header and tab", async () => {
     const groupId = await ensureGroup(t.db, 'Engineering', false);
     const groupPage = await admin.get(`/directory/groups/${groupId}`);
-    expect(groupPage.text).to.contain(`<div id="group-page" hx-get="/directory/groups/${groupId}" hx-trigger="groups-changed from:body" hx-swap="outerHTML">`);
+    expect(groupPage.text).to.contain(
+      `<div id="group-page" hx-get="/directory/groups/${groupId}" hx-trigger="groups-changed from:body" hx-swap="outerHTML">`,
+    );
     const group = await admin.get(`/directory/groups/${groupId}`).set(region('group-page'));
-    expect(group.text).to.match(/^<div id="group-page"/).and.contain('<h1>Engineering').and.not.contain('<html');
+    expect(group.text)
+      .to.match(/^<div id="group-page"/)
+      .and.contain('<h1>Engineering')
+      .and.not.contain('<html');
 
     await post('/applications', { ...application, name: 'Wiki', slug: 'wiki' });
     const appId = await idOf('applications', { slug: 'wiki' });
     const appPage = await admin.get(`/applications/${appId}`);
-    expect(appPage.text).to.contain(`<div id="application-page" hx-get="/applications/${appId}" hx-trigger="applications-changed from:body" hx-swap="outerHTML">`);
+    expect(appPage.text).to.contain(
+      `<div id="application-page" hx-get="/applications/${appId}" hx-trigger="applications-changed from:body" hx-swap="outerHTML">`,
+    );
     const app = await admin.get(`/applications/${appId}`).set(region('application-page'));
-    expect(app.text).to.match(/^<div id="application-page"/).and.contain('<h1>Wiki</h1>').and.not.contain('<html');
+    expect(app.text)
+      .to.match(/^<div id="application-page"/)
+      .and.contain('<h1>Wiki</h1>')
+      .and.not.contain('<html');
 
     const userId = await insertUser(t.db, { username: 'ana', path: 'users' });
     await post(`/directory/users/${userId}/activation`, { is_active: 'false' }, MODAL);
     const tab = await admin.get(`/directory/users/${userId}/sessions`).set(region('user-tabs'));
-    expect(tab.text).to.match(/^<div id="user-tabs" hx-get="\/directory\/users\/\d+\/sessions" hx-trigger="tab-changed from:body, users-changed from:body"/);
-    expect(tab.text).to.contain('<hx-partial hx-target="#user-header" hx-swap="outerHTML"><header id="user-header"').and.contain('>Activate</a>');
+    expect(tab.text).to.match(
+      /^<div id="user-tabs" hx-get="\/directory\/users\/\d+\/sessions" hx-trigger="tab-changed from:body, users-changed from:body"/,
+    );
+    expect(tab.text)
+      .to.contain('<hx-partial hx-target="#user-header" hx-swap="outerHTML"><header id="user-header"')
+      .and.contain('>Activate</a>');
   });
 
   it("sends a gone thing's page to its list, with a note; a dialog about it leaves the page alone", async () => {

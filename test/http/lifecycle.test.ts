@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
-import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0';
 
@@ -11,7 +11,11 @@ describe('sessions tab, deactivation and deleting users', () => {
   let adminId: number;
 
   async function post(agent: TestAgent, url: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) {
-    return agent.post(url).type('form').set(headers).send({ _csrf: await csrfOf(agent), ...fields });
+    return agent
+      .post(url)
+      .type('form')
+      .set(headers)
+      .send({ _csrf: await csrfOf(agent), ...fields });
   }
   const count = async (table: 'sessions' | 'group_memberships' | 'events' | 'users', where: Record<string, unknown>) =>
     Number((await t.db(table).where(where).count({ n: '*' }).first())!.n);
@@ -36,7 +40,7 @@ describe('sessions tab, deactivation and deleting users', () => {
       await login(laptop, 'ana');
     });
 
-    it('lists the user\'s sessions with device, IP and times, and marks the admin\'s own', async () => {
+    it("lists the user's sessions with device, IP and times, and marks the admin's own", async () => {
       const res = await admin.get(`/directory/users/${anaId}/sessions`);
       expect(res.status).to.equal(200);
       expect(res.text).to.contain('Firefox 130 on Linux').and.contain('127.0.0.1');
@@ -44,7 +48,9 @@ describe('sessions tab, deactivation and deleting users', () => {
       expect(res.text).to.not.contain('This session');
       expect((await admin.get(`/directory/users/${adminId}/sessions`)).text).to.contain('This session');
       const fragment = await admin.get(`/directory/users/${anaId}/sessions`).set('HX-Request', 'true').set('HX-Target', 'div#user-tabs');
-      expect(fragment.text).to.match(/^<div id="user-tabs"/).and.not.contain('<html');
+      expect(fragment.text)
+        .to.match(/^<div id="user-tabs"/)
+        .and.not.contain('<html');
     });
 
     it('never shows the session id itself', async () => {
@@ -70,16 +76,26 @@ describe('sessions tab, deactivation and deleting users', () => {
 
     it('answers htmx with a modal review, then closes it and refreshes the tab', async () => {
       const ids = (await t.db('sessions').where({ user_id: anaId }).select('id')).map((r) => String(r.id));
-      const review = await admin.get(`/directory/users/${anaId}/sessions/delete?ids=${ids.join('&ids=')}`).set('HX-Request', 'true').set('HX-Target', 'div#modal');
-      expect(review.text).to.match(/^<dialog class="modal"/).and.contain('Delete 2 sessions?');
-      const res = await post(admin, `/directory/users/${anaId}/sessions/delete`, { ids }, { 'HX-Request': 'true', 'HX-Target': 'div#modal' });
+      const review = await admin
+        .get(`/directory/users/${anaId}/sessions/delete?ids=${ids.join('&ids=')}`)
+        .set('HX-Request', 'true')
+        .set('HX-Target', 'div#modal');
+      expect(review.text)
+        .to.match(/^<dialog class="modal"/)
+        .and.contain('Delete 2 sessions?');
+      const res = await post(
+        admin,
+        `/directory/users/${anaId}/sessions/delete`,
+        { ids },
+        { 'HX-Request': 'true', 'HX-Target': 'div#modal' },
+      );
       expect(res.status).to.equal(200);
       expect(res.headers['hx-trigger']).to.equal('tab-changed');
       expect(res.headers['hx-reswap']).to.contain('swapEmpty:true');
       expect(await count('sessions', { user_id: anaId })).to.equal(0);
     });
 
-    it('ignores ids of another user\'s sessions and asks for a selection when none is left', async () => {
+    it("ignores ids of another user's sessions and asks for a selection when none is left", async () => {
       const adminSession = await t.db('sessions').where({ user_id: adminId }).first();
       const res = await post(admin, `/directory/users/${anaId}/sessions/delete`, { ids: String(adminSession!.id) });
       expect(res.status).to.equal(422);
@@ -91,10 +107,20 @@ describe('sessions tab, deactivation and deleting users', () => {
 
     it('pages a long list of sessions and deletes thousands in one request', async () => {
       const now = Date.now();
-      await t.db.batchInsert('sessions', Array.from({ length: 2100 }, (_, i) => ({
-        sid: `bulk-${i}`, user_id: anaId, data: '{"cookie":{}}', last_ip: '10.0.0.9', last_user_agent: FIREFOX,
-        last_used: new Date(now - (i + 10) * 1000), expires: new Date(now + 86_400_000), created: new Date(now - 86_400_000),
-      })) as never, 400);
+      await t.db.batchInsert(
+        'sessions',
+        Array.from({ length: 2100 }, (_, i) => ({
+          sid: `bulk-${i}`,
+          user_id: anaId,
+          data: '{"cookie":{}}',
+          last_ip: '10.0.0.9',
+          last_user_agent: FIREFOX,
+          last_used: new Date(now - (i + 10) * 1000),
+          expires: new Date(now + 86_400_000),
+          created: new Date(now - 86_400_000),
+        })) as never,
+        400,
+      );
       const first = await admin.get(`/directory/users/${anaId}/sessions`);
       expect(first.text.match(/name="ids"/g)).to.have.length(50);
       const next = /<a rel="next" href="([^"]+)"/.exec(first.text)![1];
@@ -138,8 +164,12 @@ describe('sessions tab, deactivation and deleting users', () => {
     it('without JavaScript, returns to the list the review was opened from (Referer or from), never to another site', async () => {
       const anaId = await createUser(t.db, { username: 'ana' });
       const list = '/directory/users?path=users&q=an&page=2';
-      const review = await admin.get(`/directory/users/${anaId}/activation`).set('Host', 'roster.test').set('Referer', `http://roster.test${list}`);
-      expect(review.text).to.contain('<input type="hidden" name="from" value="/directory/users?path=users&amp;q=an&amp;page=2">')
+      const review = await admin
+        .get(`/directory/users/${anaId}/activation`)
+        .set('Host', 'roster.test')
+        .set('Referer', `http://roster.test${list}`);
+      expect(review.text)
+        .to.contain('<input type="hidden" name="from" value="/directory/users?path=users&amp;q=an&amp;page=2">')
         .and.contain('href="/directory/users?path=users&amp;q=an&amp;page=2">Cancel</a>');
       const res = await post(admin, `/directory/users/${anaId}/activation`, { is_active: 'false', from: list });
       expect(res.status).to.equal(303);
@@ -211,7 +241,10 @@ describe('sessions tab, deactivation and deleting users', () => {
         await login(agentFor(keeping.app), 'gone');
         const boss = agentFor(keeping.app);
         await login(boss, 'boss');
-        await boss.post('/directory/users/delete').type('form').send({ _csrf: await csrfOf(boss), ids: String(goneId) });
+        await boss
+          .post('/directory/users/delete')
+          .type('form')
+          .send({ _csrf: await csrfOf(boss), ids: String(goneId) });
         expect(await keeping.db('users').where({ id: goneId }).first()).to.equal(undefined);
         const kept = await keeping.db('events').where({ user_pk: goneId, action: 'login' }).first();
         expect(JSON.parse(kept!.user)).to.include({ username: 'gone' });

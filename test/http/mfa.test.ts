@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as OTPAuth from 'otpauth';
 import type TestAgent from 'supertest/lib/agent.js';
 import { MFA_ATTEMPTS } from '../../app/mfa/login-routes.js';
-import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, type TestApp, testApp } from '../support/app.js';
 
 describe('MFA: TOTP, recovery codes, login with a second factor', () => {
   let t: TestApp;
@@ -13,7 +13,10 @@ describe('MFA: TOTP, recovery codes, login with a second factor', () => {
     new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) }).generate({ timestamp: Date.now() + offsetSteps * 30_000 });
 
   async function post(agent: TestAgent, url: string, fields: Record<string, string> = {}) {
-    return agent.post(url).type('form').send({ _csrf: await csrfOf(agent), ...fields });
+    return agent
+      .post(url)
+      .type('form')
+      .send({ _csrf: await csrfOf(agent), ...fields });
   }
 
   /** Enrols TOTP through /me and returns the secret. */
@@ -23,9 +26,15 @@ describe('MFA: TOTP, recovery codes, login with a second factor', () => {
     const page = await agent.get(start.headers.location);
     expect(page.text).to.contain('<svg').and.contain('Set up an authenticator app');
     const secret = /class="secret">([A-Z2-7 ]+)</.exec(page.text)![1].replace(/ /g, '');
-    const wrong = await agent.post(start.headers.location).type('form').send({ _csrf: csrfFrom(page.text), code: '000000' });
+    const wrong = await agent
+      .post(start.headers.location)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), code: '000000' });
     expect(wrong.status).to.equal(422);
-    const ok = await agent.post(start.headers.location).type('form').send({ _csrf: csrfFrom(page.text), code: code(secret) });
+    const ok = await agent
+      .post(start.headers.location)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), code: code(secret) });
     expect(ok.status).to.equal(303);
     return secret;
   }
@@ -41,7 +50,10 @@ describe('MFA: TOTP, recovery codes, login with a second factor', () => {
 
   async function secondStep(agent: TestAgent, value: string) {
     const page = await agent.get('/login/mfa');
-    return agent.post('/login/mfa').type('form').send({ _csrf: csrfFrom(page.text), code: value });
+    return agent
+      .post('/login/mfa')
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), code: value });
   }
 
   beforeEach(async () => {
@@ -106,7 +118,12 @@ describe('MFA: TOTP, recovery codes, login with a second factor', () => {
     const id = (await t.db('authenticators').where({ user_id: anaId }).first())!.id;
     const res = await post(admin, `/directory/users/${anaId}/authenticators/delete`, { ids: String(id) });
     expect(res.status).to.equal(303);
-    expect(await t.db('events').where({ action: 'model_deleted', user_pk: (await t.db('users').where({ username: 'akadmin' }).first())!.id }).first()).to.not.equal(undefined);
+    expect(
+      await t
+        .db('events')
+        .where({ action: 'model_deleted', user_pk: (await t.db('users').where({ username: 'akadmin' }).first())!.id })
+        .first(),
+    ).to.not.equal(undefined);
     const fresh = agentFor(t.app);
     const again = await login(fresh, 'ana');
     expect(again.headers.location).to.equal('/');
@@ -119,7 +136,10 @@ describe('MFA: TOTP, recovery codes, login with a second factor', () => {
     for (const row of await t.db('sessions').where('data', 'like', '%"mfa"%')) {
       const data = JSON.parse(row.data);
       data.mfa.started = Date.now() - 10 * 60_000;
-      await t.db('sessions').where({ id: row.id }).update({ data: JSON.stringify(data) });
+      await t
+        .db('sessions')
+        .where({ id: row.id })
+        .update({ data: JSON.stringify(data) });
     }
     const page = await agent.get('/login/mfa');
     expect(page.status).to.equal(303);
@@ -133,16 +153,24 @@ describe('MFA: TOTP, recovery codes, login with a second factor', () => {
     await post(ana, `/me/authenticators/${id}/delete`);
     expect(await t.db('authenticators').where({ user_id: anaId }).first()).to.equal(undefined);
 
-    const wrong = await post(ana, '/me/password', { current_password: 'nope', password: 'a new passphrase', password_repeat: 'a new passphrase' });
+    const wrong = await post(ana, '/me/password', {
+      current_password: 'nope',
+      password: 'a new passphrase',
+      password_repeat: 'a new passphrase',
+    });
     expect(wrong.status).to.equal(422);
     expect(wrong.text).to.contain('This is not your current password');
-    const ok = await post(ana, '/me/password', { current_password: PASSWORD, password: 'a new passphrase', password_repeat: 'a new passphrase' });
+    const ok = await post(ana, '/me/password', {
+      current_password: PASSWORD,
+      password: 'a new passphrase',
+      password_repeat: 'a new passphrase',
+    });
     expect(ok.status).to.equal(303);
     expect((await ana.get('/me')).status, 'this session stays').to.equal(200);
     expect((await login(agentFor(t.app), 'ana', 'a new passphrase')).status).to.equal(303);
   });
 
-  it('asks for WebAuthn only where a key is registered, and keeps other users\' devices apart', async () => {
+  it("asks for WebAuthn only where a key is registered, and keeps other users' devices apart", async () => {
     await enrolTotp(ana);
     const bob = agentFor(t.app);
     await createUser(t.db, { username: 'bob' });

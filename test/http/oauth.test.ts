@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
 import { createApplication } from '../../app/oauth/applications.js';
-import { agentFor, createUser, csrfFrom, csrfOf, freePort, login, PASSWORD, serve, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfFrom, csrfOf, freePort, login, PASSWORD, serve, type TestApp, testApp } from '../support/app.js';
 
 const REDIRECT = 'http://rp.example.test/callback';
 
@@ -60,10 +60,16 @@ describe('OAuth2 / OpenID Connect provider', function () {
     const adminId = await createUser(t.db, { username: 'akadmin', admin: true });
     anaId = await createUser(t.db, { username: 'ana', name: 'Ana Müller', email: 'ana@example.com' });
     const admin = (await t.db('users').where({ id: adminId }).first())!;
-    const created = await createApplication(t.db, { name: 'Wiki', slug: 'wiki', redirectUris: [REDIRECT], consentMode: 'explicit' }, { id: admin.id, username: admin.username, email: admin.email });
+    const created = await createApplication(
+      t.db,
+      { name: 'Wiki', slug: 'wiki', redirectUris: [REDIRECT], consentMode: 'explicit' },
+      { id: admin.id, username: admin.username, email: admin.email },
+    );
     if (!created.ok) throw new Error('application not created');
     clientId = created.application.clientId;
-    config = await oidc.discovery(new URL(`${base}/oauth`), clientId, created.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
+    config = await oidc.discovery(new URL(`${base}/oauth`), clientId, created.secret!, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
   });
   afterEach(async () => {
     await server.close();
@@ -74,8 +80,11 @@ describe('OAuth2 / OpenID Connect provider', function () {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT, scope: 'openid profile email offline_access', state,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT,
+      scope: 'openid profile email offline_access',
+      state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
       ...(options.prompt ? { prompt: options.prompt } : {}),
     });
     return { verifier, state, result: await browser.follow(url.toString()) };
@@ -84,7 +93,10 @@ describe('OAuth2 / OpenID Connect provider', function () {
   async function signIn(browser: Browser, loginUrl: string) {
     const page = await browser.request(loginUrl);
     const next = /name="next" value="([^"]+)"/.exec(page.text)![1].replace(/&amp;/g, '&');
-    const posted = await browser.request('/login', { method: 'POST', form: { _csrf: csrfFrom(page.text), username: 'ana', password: PASSWORD, next } });
+    const posted = await browser.request('/login', {
+      method: 'POST',
+      form: { _csrf: csrfFrom(page.text), username: 'ana', password: PASSWORD, next },
+    });
     expect(posted.status).to.equal(303);
     return browser.follow(posted.location!);
   }
@@ -134,7 +146,10 @@ describe('OAuth2 / OpenID Connect provider', function () {
     const tab = await admin.get(`/directory/users/${anaId}/consents`);
     expect(tab.text).to.contain('Wiki').and.contain('offline_access');
     const consent = await t.db('consents').where({ user_id: anaId }).first();
-    const res = await admin.post(`/directory/users/${anaId}/consents/delete`).type('form').send({ _csrf: await csrfOf(admin), ids: String(consent!.id) });
+    const res = await admin
+      .post(`/directory/users/${anaId}/consents/delete`)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin), ids: String(consent!.id) });
     expect(res.status).to.equal(303);
 
     const third = await authorize(browser);
@@ -150,7 +165,10 @@ describe('OAuth2 / OpenID Connect provider', function () {
     expect(tab.text).to.contain('Wiki').and.contain('offline_access');
     const ids = [...tab.text.matchAll(/name="ids" value="([^"]+)"/g)].map((m) => m[1]);
     expect(ids).to.have.length(1);
-    const res = await admin.post(`/directory/users/${anaId}/tokens/delete`).type('form').send({ _csrf: await csrfOf(admin), ids: ids[0] });
+    const res = await admin
+      .post(`/directory/users/${anaId}/tokens/delete`)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin), ids: ids[0] });
     expect(res.status).to.equal(303);
     try {
       await oidc.refreshTokenGrant(config, tokens.refresh_token!);
@@ -164,7 +182,10 @@ describe('OAuth2 / OpenID Connect provider', function () {
     const tokens = await fullFlow(new Browser(base));
     const admin = agentFor(t.app);
     await login(admin, 'akadmin');
-    await admin.post(`/directory/users/${anaId}/activation`).type('form').send({ _csrf: await csrfOf(admin), is_active: 'false' });
+    await admin
+      .post(`/directory/users/${anaId}/activation`)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin), is_active: 'false' });
     try {
       await oidc.refreshTokenGrant(config, tokens.refresh_token!);
       expect.fail('refresh should fail');

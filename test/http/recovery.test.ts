@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
-import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, type TestApp, testApp } from '../support/app.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
 
 async function dumpDatabase(t: TestApp): Promise<string> {
@@ -17,7 +17,11 @@ describe('recovery links', function () {
   let anaId: number;
 
   async function post(url: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
-    return admin.post(url).type('form').set(headers).send({ _csrf: await csrfOf(admin), ...fields });
+    return admin
+      .post(url)
+      .type('form')
+      .set(headers)
+      .send({ _csrf: await csrfOf(admin), ...fields });
   }
 
   /** Copies a link with a plain form post (no JavaScript): a redirect to the page that shows it. */
@@ -33,7 +37,10 @@ describe('recovery links', function () {
     const agent = agentFor(t.app);
     const page = await agent.get(path);
     if (page.status !== 200) return page;
-    return agent.post(path).type('form').send({ _csrf: csrfFrom(page.text), password, password_repeat: password });
+    return agent
+      .post(path)
+      .type('form')
+      .send({ _csrf: csrfFrom(page.text), password, password_repeat: password });
   }
 
   before(async () => {
@@ -97,7 +104,11 @@ describe('recovery links', function () {
     expect(first.text).to.contain('It works once, until').and.contain('data-copy="#recovery-link"');
     expect(await t.db('events').where({ action: 'secret_view' }).first()).to.not.equal(undefined);
 
-    const longer = await post(`/directory/users/${anaId}/recovery-link`, { ttl: String(24 * 3_600_000) }, { 'HX-Request': 'true', 'HX-Target': 'div#modal' });
+    const longer = await post(
+      `/directory/users/${anaId}/recovery-link`,
+      { ttl: String(24 * 3_600_000) },
+      { 'HX-Request': 'true', 'HX-Target': 'div#modal' },
+    );
     expect(longer.text).to.match(/^<dialog class="modal"/);
     const secondLink = /value="(https?:\/\/\S+\/recovery\/[\w-]{43})"/.exec(longer.text)![1];
     const row = await t.db('recovery_tokens').where({ user_id: anaId }).first();
@@ -130,7 +141,9 @@ describe('recovery links', function () {
     const bobId = await createUser(t.db, { username: 'bob' });
     const again = await post(`/directory/users/${anaId}/recovery-link`, { from: 'https://evil.example/' });
     expect(again.headers.location).to.equal(`/directory/users/${anaId}/recovery-link`);
-    expect((await admin.get(`/directory/users/${bobId}/recovery-link`)).text).to.contain('shown only once').and.not.contain('/recovery/');
+    expect((await admin.get(`/directory/users/${bobId}/recovery-link`)).text)
+      .to.contain('shown only once')
+      .and.not.contain('/recovery/');
     expect((await admin.get(again.headers.location)).text).to.match(/value="http:\/\/id\.example\.com\/recovery\/[\w-]{43}"/);
   });
 
@@ -147,7 +160,8 @@ describe('recovery links', function () {
 
   it('takes the user as the field id at /directory/users/recovery-link and …/recovery-email, as the list posts them', async () => {
     const page = (await admin.get('/directory/users')).text;
-    expect(page).to.contain(`<button form="copy-link" name="id" value="${anaId}">Copy recovery link</button>`)
+    expect(page)
+      .to.contain(`<button form="copy-link" name="id" value="${anaId}">Copy recovery link</button>`)
       .and.contain('<form id="copy-link" method="post" action="/directory/users/recovery-link"')
       .and.contain('<form id="email-link" method="post" action="/directory/users/recovery-email"');
     const copied = await copyLink('/directory/users/recovery-link', { id: String(anaId) });
@@ -164,7 +178,10 @@ describe('recovery links', function () {
       expect(res.text).to.contain('There is no such user');
     }
     expect(smtp.messages).to.have.length(1);
-    const forged = await admin.post('/directory/users/recovery-link').type('form').send({ id: String(anaId) });
+    const forged = await admin
+      .post('/directory/users/recovery-link')
+      .type('form')
+      .send({ id: String(anaId) });
     expect(forged.status, 'without a CSRF token').to.equal(403);
   });
 
@@ -210,9 +227,14 @@ describe('recovery links', function () {
       const id = await createUser(down.db, { username: 'carl', email: 'carl@example.com' });
       const boss = agentFor(down.app);
       await login(boss, 'boss');
-      const res = await boss.post(`/directory/users/${id}/recovery-email`).type('form').send({ _csrf: await csrfOf(boss) });
+      const res = await boss
+        .post(`/directory/users/${id}/recovery-email`)
+        .type('form')
+        .send({ _csrf: await csrfOf(boss) });
       expect(res.status).to.equal(303);
-      expect((await boss.get(res.headers.location)).text).to.contain('could not be sent').and.contain('ECONNREFUSED');
+      expect((await boss.get(res.headers.location)).text)
+        .to.contain('could not be sent')
+        .and.contain('ECONNREFUSED');
       expect(await down.db('recovery_tokens').first()).to.equal(undefined);
     } finally {
       await down.close();
@@ -226,7 +248,11 @@ describe('recovery links', function () {
       const id = await createUser(noMail.db, { username: 'carl', email: 'carl@example.com' });
       const boss = agentFor(noMail.app);
       await login(boss, 'boss');
-      const res = await boss.post(`/directory/users/${id}/recovery-email`).type('form').set('HX-Request', 'true').send({ _csrf: await csrfOf(boss) });
+      const res = await boss
+        .post(`/directory/users/${id}/recovery-email`)
+        .type('form')
+        .set('HX-Request', 'true')
+        .send({ _csrf: await csrfOf(boss) });
       expect(res.status).to.equal(503);
       expect(res.text).to.contain('E-mail is not set up: set SMTP_URL');
     } finally {
@@ -240,7 +266,7 @@ describe('recovery links', function () {
     expect((await redeem(link, 'a brand new passphrase')).status).to.equal(410);
   });
 
-  it('lets an administrator set a password, ending the user\'s sessions', async () => {
+  it("lets an administrator set a password, ending the user's sessions", async () => {
     const ana = agentFor(t.app);
     await login(ana, 'ana');
     const form = await admin.get(`/directory/users/${anaId}/password`);

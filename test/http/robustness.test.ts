@@ -6,8 +6,8 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { createApp } from '../../app/app.js';
 import { createToken } from '../../app/directory/tokens/tokens.js';
 import { startTotp } from '../../app/mfa/authenticators.js';
+import { agentFor, createUser, csrfOf, login, type TestApp, testConfig } from '../support/app.js';
 import { freshDb } from '../support/db.js';
-import { agentFor, createUser, csrfOf, login, testConfig, type TestApp } from '../support/app.js';
 
 const nestedList = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 const nestedMap = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
@@ -25,14 +25,29 @@ describe('robustness: hostile input and how errors answer', function () {
     // An app whose log is kept, to read what the error handler wrote.
     const { db, url } = await freshDb();
     logged = [];
-    const sink = new Writable({ write(chunk, _enc, done) { logged.push(String(chunk)); done(); } });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logged.push(String(chunk));
+        done();
+      },
+    });
     const config = testConfig(url);
-    t = { app: createApp({ config, db, logger: pino({ level: 'info' }, sink), sessionSecret: 'test-secret-that-is-long-enough-000' }), db, url, config, close: () => db.destroy() };
+    t = {
+      app: createApp({ config, db, logger: pino({ level: 'info' }, sink), sessionSecret: 'test-secret-that-is-long-enough-000' }),
+      db,
+      url,
+      config,
+      close: () => db.destroy(),
+    };
     adminId = await createUser(t.db, { username: 'ada', admin: true });
     agent = agentFor(t.app);
     await login(agent, 'ada');
     csrf = await csrfOf(agent);
-    const token = await createToken(t.db, { identifier: 'robot', description: '', ownerId: adminId, expires: null }, { id: adminId, username: 'ada', email: '' });
+    const token = await createToken(
+      t.db,
+      { identifier: 'robot', description: '', ownerId: adminId, expires: null },
+      { id: adminId, username: 'ada', email: '' },
+    );
     if (!token.ok) throw new Error('token');
     key = token.key;
   });
@@ -66,7 +81,10 @@ describe('robustness: hostile input and how errors answer', function () {
 
     it('takes attributes 32 levels deep and refuses 33, and refuses an alias that contains itself', async () => {
       const deep = (levels: number) => JSON.stringify({ top: JSON.parse(nestedMap(levels - 1)) });
-      const ok = await agent.post('/directory/users').type('form').send({ _csrf: csrf, username: 'deep32', attributes: deep(32) });
+      const ok = await agent
+        .post('/directory/users')
+        .type('form')
+        .send({ _csrf: csrf, username: 'deep32', attributes: deep(32) });
       expect(ok.status).to.equal(303);
       for (const attributes of [deep(33), 'a: &a [*a]']) {
         const refused = await agent.post('/directory/users').type('form').send({ _csrf: csrf, username: 'deep33', attributes });
@@ -78,15 +96,24 @@ describe('robustness: hostile input and how errors answer', function () {
     it('answers JSON nested thousands of levels on /api/v3 with a 400 in JSON, and keeps answering', async () => {
       const victim = await createUser(t.db, { username: 'victim' });
       for (let i = 0; i < 3; i++) {
-        const created = await api().post('/api/v3/core/users/').type('json').send(`{"username":"deep","attributes":${nestedMap(5000)}}`);
+        const created = await api()
+          .post('/api/v3/core/users/')
+          .type('json')
+          .send(`{"username":"deep","attributes":${nestedMap(5000)}}`);
         expect(created.status).to.equal(400);
         expect(created.body).to.have.property('detail').that.contains('nested too deeply');
-        const patched = await api().patch(`/api/v3/core/users/${victim}/`).type('json').send(`{"attributes":${nestedList(20_000)}}`);
+        const patched = await api()
+          .patch(`/api/v3/core/users/${victim}/`)
+          .type('json')
+          .send(`{"attributes":${nestedList(20_000)}}`);
         expect(patched.status).to.equal(400);
         expect(patched.body.detail).to.contain('nested too deeply');
       }
       // Within the body's limit but deeper than attributes may be: the field says why.
-      const field = await api().patch(`/api/v3/core/users/${victim}/`).type('json').send(`{"attributes":${nestedMap(40)}}`);
+      const field = await api()
+        .patch(`/api/v3/core/users/${victim}/`)
+        .type('json')
+        .send(`{"attributes":${nestedMap(40)}}`);
       expect(field.status).to.equal(400);
       expect(field.body).to.deep.equal({ attributes: ['Attributes may nest at most 32 levels deep'] });
       await stillAnswers();
@@ -139,7 +166,13 @@ describe('robustness: hostile input and how errors answer', function () {
     });
 
     it('answers 404 for user, group and application ids beyond the range of ids', async () => {
-      for (const path of ['/directory/users/99999999999', '/directory/users/4294967296', '/directory/groups/9999999999', '/applications/0', '/api/v3/core/users/1e400/']) {
+      for (const path of [
+        '/directory/users/99999999999',
+        '/directory/users/4294967296',
+        '/directory/groups/9999999999',
+        '/applications/0',
+        '/api/v3/core/users/1e400/',
+      ]) {
         const res = path.startsWith('/api/') ? await api().get(path) : await agent.get(path);
         expect(res.status, path).to.equal(404);
       }
@@ -163,24 +196,42 @@ describe('robustness: hostile input and how errors answer', function () {
     });
 
     it('answers a malformed or oversized body with the error page, a toast or JSON, never plain text', async () => {
-      const page = await agent.post('/directory/users').set('Content-Type', 'application/json').set('X-CSRF-Token', csrf).send('{"username": ');
+      const page = await agent
+        .post('/directory/users')
+        .set('Content-Type', 'application/json')
+        .set('X-CSRF-Token', csrf)
+        .send('{"username": ');
       expect(page.status).to.equal(400);
       expect(page.headers['content-type']).to.contain('text/html');
       expect(page.text).to.contain('<html').and.contain('The request body could not be read').and.contain('Log out');
 
-      const toast = await agent.post('/directory/users').set('HX-Request', 'true').set('HX-Target', 'div#modal')
-        .type('form').send(`_csrf=${csrf}&x=${'x'.repeat(500_000)}`);
+      const toast = await agent
+        .post('/directory/users')
+        .set('HX-Request', 'true')
+        .set('HX-Target', 'div#modal')
+        .type('form')
+        .send(`_csrf=${csrf}&x=${'x'.repeat(500_000)}`);
       expect(toast.status).to.equal(413);
       expect(toast.headers['hx-reswap']).to.equal('none');
       expect(toast.text).to.contain('toast-error').and.contain('This request is too large.').and.not.contain('<html');
 
-      const broken = await supertest(t.app).post('/api/v3/core/users/').set('Authorization', `Bearer ${key}`).set('Content-Type', 'application/json').send('{"username": ');
+      const broken = await supertest(t.app)
+        .post('/api/v3/core/users/')
+        .set('Authorization', `Bearer ${key}`)
+        .set('Content-Type', 'application/json')
+        .send('{"username": ');
       expect(broken.status).to.equal(400);
       expect(broken.body).to.deep.equal({ detail: 'The request body could not be read: it is not well-formed.' });
-      const large = await api().post('/api/v3/core/users/').type('json').send(JSON.stringify({ username: 'x'.repeat(200_000) }));
+      const large = await api()
+        .post('/api/v3/core/users/')
+        .type('json')
+        .send(JSON.stringify({ username: 'x'.repeat(200_000) }));
       expect(large.status).to.equal(413);
       expect(large.body).to.deep.equal({ detail: 'This request is too large.' });
-      const multipart = await agent.post('/directory/users').set('X-CSRF-Token', csrf).set('Content-Type', 'multipart/form-data; boundary=b')
+      const multipart = await agent
+        .post('/directory/users')
+        .set('X-CSRF-Token', csrf)
+        .set('Content-Type', 'multipart/form-data; boundary=b')
         .send('--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nunfinished');
       expect(multipart.status).to.equal(400);
 

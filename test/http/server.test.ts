@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { expect } from 'chai';
 import { freshDb } from '../support/db.js';
@@ -68,7 +68,11 @@ describe('the server process', function () {
   for (const [variable, env, pattern] of [
     ['PORT', { PORT: 'eighty' }, /^Invalid configuration: PORT must be a port number/],
     ['DATABASE_URL', { DATABASE_URL: 'postgres://db/roster' }, /^Invalid configuration: DATABASE_URL must look like/],
-    ['DATABASE_URL', { DATABASE_URL: 'mysql://roster:hunter2@127.0.0.1:1/roster' }, /^DATABASE_URL: cannot use mysql:\/\/roster:\*\*\*@127\.0\.0\.1:1\/roster/],
+    [
+      'DATABASE_URL',
+      { DATABASE_URL: 'mysql://roster:hunter2@127.0.0.1:1/roster' },
+      /^DATABASE_URL: cannot use mysql:\/\/roster:\*\*\*@127\.0\.0\.1:1\/roster/,
+    ],
   ] as const) {
     it(`stops with one clear line for a bad ${variable} (${Object.values(env)[0]})`, async () => {
       const run = start(env);

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import supertest from 'supertest';
 import { createApp } from '../../app/app.js';
 import { openDb } from '../../app/db.js';
-import { agentFor, createUser, csrfFrom, login, PASSWORD, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfFrom, login, PASSWORD, type TestApp, testApp } from '../support/app.js';
 
 describe('database sessions', () => {
   let t: TestApp;
@@ -47,7 +47,8 @@ describe('database sessions', () => {
     const { KnexSessionStore } = await import('../../app/http/session-store.js');
     const store = new KnexSessionStore(t.db);
     const data = await new Promise<Record<string, unknown>>((resolve, reject) =>
-      store.get(row.sid, (err, sess) => (err ? reject(err) : resolve(sess as never))));
+      store.get(row.sid, (err, sess) => (err ? reject(err) : resolve(sess as never))),
+    );
     const fakeReq = { sessionID: row.sid, sessionStore: store } as never;
     const loaded = store.createSession(fakeReq, data as never);
     await t.db('sessions').where({ sid: row.sid }).delete();
@@ -77,11 +78,18 @@ describe('database sessions', () => {
   it('two app instances on one database share sessions: a session deleted through one is refused by the other', async () => {
     const otherDb = openDb(t.url);
     try {
-      const other = createApp({ config: t.config, db: otherDb, logger: pino({ level: 'silent' }), sessionSecret: 'test-secret-that-is-long-enough-000' });
+      const other = createApp({
+        config: t.config,
+        db: otherDb,
+        logger: pino({ level: 'silent' }),
+        sessionSecret: 'test-secret-that-is-long-enough-000',
+      });
       const one = supertest.agent(t.app);
       await login(one, 'ada');
-      const cookie = one.jar.getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
-        .map((c) => `${c.name}=${c.value}`).join('; ');
+      const cookie = one.jar
+        .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
+        .map((c) => `${c.name}=${c.value}`)
+        .join('; ');
       expect((await supertest(other).get('/directory/users').set('Cookie', cookie)).status).to.equal(200);
       // The session is revoked through the first instance's database handle …
       await t.db('sessions').where({ user_id: userId }).delete();
@@ -96,7 +104,10 @@ describe('database sessions', () => {
 
   it('sets HttpOnly and SameSite=Lax cookies, and Secure when PUBLIC_URL is https', async () => {
     const res = await agentFor(t.app).get('/login');
-    expect(res.headers['set-cookie'][0]).to.match(/HttpOnly/).and.match(/SameSite=Lax/).and.not.match(/Secure/);
+    expect(res.headers['set-cookie'][0])
+      .to.match(/HttpOnly/)
+      .and.match(/SameSite=Lax/)
+      .and.not.match(/Secure/);
     const secure = await testApp({ PUBLIC_URL: 'https://id.example.com', TRUST_PROXY: '1' });
     try {
       const res2 = await supertest(secure.app).get('/login').set('X-Forwarded-Proto', 'https');

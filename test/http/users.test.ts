@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
 import { insertUser } from '../../app/directory/users/users.js';
-import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 const XSS = '<script>alert(1)</script>';
 
@@ -28,7 +28,11 @@ describe('Directory > Users', () => {
   afterEach(() => t.close());
 
   async function post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
-    return agent.post(url).type('form').set(headers).send({ _csrf: await csrfOf(agent), ...fields });
+    return agent
+      .post(url)
+      .type('form')
+      .set(headers)
+      .send({ _csrf: await csrfOf(agent), ...fields });
   }
 
   describe('list', () => {
@@ -88,8 +92,14 @@ describe('Directory > Users', () => {
     });
 
     it('sorts by name, last login and active, both ways', async () => {
-      await t.db('users').where({ username: 'ben' }).update({ last_login: new Date('2026-01-01') });
-      await t.db('users').where({ username: 'ana' }).update({ last_login: new Date('2026-02-01') });
+      await t
+        .db('users')
+        .where({ username: 'ben' })
+        .update({ last_login: new Date('2026-01-01') });
+      await t
+        .db('users')
+        .where({ username: 'ana' })
+        .update({ last_login: new Date('2026-02-01') });
       const names = async (query: string) => usernamesIn((await agent.get(`/directory/users?active=all&${query}`)).text);
       expect(await names('sort=name')).to.deep.equal(['akadmin', 'ana', 'ben', 'cleo', 'dora']);
       expect(await names('sort=-username')).to.deep.equal(['dora', 'cleo', 'ben', 'ana', 'akadmin']);
@@ -106,7 +116,11 @@ describe('Directory > Users', () => {
       for (let i = 0; i < 130; i++) {
         const id = await insertUser(t.db, { username: `u${String(i).padStart(3, '0')}`, name: `Name ${i % 7}`, path: 'bulk' });
         // Some never logged in (NULL), some share a timestamp: the keyset must handle both.
-        if (i % 3) await t.db('users').where({ id }).update({ last_login: new Date(stamp + (i % 10) * 60_000) });
+        if (i % 3)
+          await t
+            .db('users')
+            .where({ id })
+            .update({ last_login: new Date(stamp + (i % 10) * 60_000) });
       }
     });
 
@@ -138,10 +152,17 @@ describe('Directory > Users', () => {
     it('pages a search by best match: usernames, then names, then emails; each user once, forwards and back', async () => {
       const pad = (i: number) => String(i).padStart(3, '0');
       // 60 match by username (and by email too), 40 by name only, 30 by email only.
-      for (let i = 0; i < 60; i++) await insertUser(t.db, { username: `mx${pad(i)}`, name: `Someone ${i}`, email: `mx${pad(i)}@example.com`, path: 'bulk' });
-      for (let i = 0; i < 40; i++) await insertUser(t.db, { username: `n${pad(i)}`, name: `Mx Name ${pad(i)}`, email: `n${i}@example.com`, path: 'bulk' });
-      for (let i = 0; i < 30; i++) await insertUser(t.db, { username: `e${pad(i)}`, name: `Other ${i}`, email: `mxz${pad(i)}@example.com`, path: 'bulk' });
-      const expected = [...Array.from({ length: 60 }, (_, i) => `mx${pad(i)}`), ...Array.from({ length: 40 }, (_, i) => `n${pad(i)}`), ...Array.from({ length: 30 }, (_, i) => `e${pad(i)}`)];
+      for (let i = 0; i < 60; i++)
+        await insertUser(t.db, { username: `mx${pad(i)}`, name: `Someone ${i}`, email: `mx${pad(i)}@example.com`, path: 'bulk' });
+      for (let i = 0; i < 40; i++)
+        await insertUser(t.db, { username: `n${pad(i)}`, name: `Mx Name ${pad(i)}`, email: `n${i}@example.com`, path: 'bulk' });
+      for (let i = 0; i < 30; i++)
+        await insertUser(t.db, { username: `e${pad(i)}`, name: `Other ${i}`, email: `mxz${pad(i)}@example.com`, path: 'bulk' });
+      const expected = [
+        ...Array.from({ length: 60 }, (_, i) => `mx${pad(i)}`),
+        ...Array.from({ length: 40 }, (_, i) => `n${pad(i)}`),
+        ...Array.from({ length: 30 }, (_, i) => `e${pad(i)}`),
+      ];
 
       const pages: string[][] = [];
       const responses: string[] = [];
@@ -174,7 +195,15 @@ describe('Directory > Users', () => {
   });
 
   describe('create', () => {
-    const valid = { username: 'newbie', path: 'users/staff', name: 'New Bie', email: 'new@example.com', attributes: 'team: blue', is_active: 'true', type: 'external' };
+    const valid = {
+      username: 'newbie',
+      path: 'users/staff',
+      name: 'New Bie',
+      email: 'new@example.com',
+      attributes: 'team: blue',
+      is_active: 'true',
+      type: 'external',
+    };
 
     it('shows the form with the path of the selected folder, as a page and as an htmx modal', async () => {
       const page = await agent.get('/directory/users/new?path=users/staff');
@@ -206,7 +235,9 @@ describe('Directory > Users', () => {
       const res = await post('/directory/users', valid, { 'HX-Request': 'true', 'HX-Target': 'div#modal' });
       expect(res.status).to.equal(200);
       expect(res.headers['hx-trigger']).to.equal('users-changed');
-      expect(res.text).to.match(/^<hx-partial hx-target="#toasts"/).and.contain('User newbie created.');
+      expect(res.text)
+        .to.match(/^<hx-partial hx-target="#toasts"/)
+        .and.contain('User newbie created.');
     });
 
     it('creates an inactive user when the box is unchecked, and an active one when a program leaves the field out', async () => {
@@ -238,7 +269,9 @@ describe('Directory > Users', () => {
         const res = await post('/directory/users', fields);
         expect(res.status).to.equal(422);
         expect(res.text).to.contain(`id="${field}-error"`).and.contain(message);
-        expect(res.text).to.match(new RegExp(`name="${field}"[^>]*aria-invalid="true"|id="f-${field}" name="${field}"[^>]*aria-invalid="true"`));
+        expect(res.text).to.match(
+          new RegExp(`name="${field}"[^>]*aria-invalid="true"|id="f-${field}" name="${field}"[^>]*aria-invalid="true"`),
+        );
         for (const [key, value] of Object.entries(fields)) {
           if (['is_active', 'type'].includes(key)) continue;
           const escaped = value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;');
@@ -266,14 +299,22 @@ describe('Directory > Users', () => {
     it('re-renders the modal with the errors for htmx (422 is swapped in place)', async () => {
       const res = await post('/directory/users', { ...valid, path: 'a//b' }, { 'HX-Request': 'true', 'HX-Target': 'div#modal' });
       expect(res.status).to.equal(422);
-      expect(res.text).to.match(/^<dialog class="modal"/).and.contain('empty segment');
+      expect(res.text)
+        .to.match(/^<dialog class="modal"/)
+        .and.contain('empty segment');
     });
   });
 
   describe('detail, edit and quick edit', () => {
     let userId: number;
     beforeEach(async () => {
-      userId = await insertUser(t.db, { username: 'ana', name: 'Ana', email: 'ana@example.com', path: 'users', attributes: { team: 'red' } });
+      userId = await insertUser(t.db, {
+        username: 'ana',
+        name: 'Ana',
+        email: 'ana@example.com',
+        path: 'users',
+        attributes: { team: 'red' },
+      });
     });
 
     it('shows the overview with every field and the attributes', async () => {
@@ -292,7 +333,15 @@ describe('Directory > Users', () => {
     it('edits on its own page: saved, event lists the changed fields, back to the detail page', async () => {
       const form = await agent.get(`/directory/users/${userId}/edit`);
       expect(form.text).to.contain('value="ana"').and.contain('team: red');
-      const res = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users/moved', name: 'Ana M', email: 'ana@example.com', attributes: 'team: red', is_active: 'true', type: 'internal' });
+      const res = await post(`/directory/users/${userId}`, {
+        username: 'ana',
+        path: 'users/moved',
+        name: 'Ana M',
+        email: 'ana@example.com',
+        attributes: 'team: red',
+        is_active: 'true',
+        type: 'internal',
+      });
       expect(res.status).to.equal(303);
       expect(res.headers.location).to.equal(`/directory/users/${userId}`);
       expect((await agent.get(res.headers.location)).text).to.contain('User ana updated.');
@@ -303,41 +352,72 @@ describe('Directory > Users', () => {
 
     it('quick edit from the list closes the modal with a toast, and the table, hearing users-changed, shows the row changed', async () => {
       const modal = await agent.get(`/directory/users/${userId}/edit`).set('HX-Request', 'true').set('HX-Target', 'div#modal');
-      expect(modal.text).to.match(/^<dialog class="modal"/).and.contain(`hx-post="/directory/users/${userId}"`);
-      const res = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users', name: 'Ana Renamed', email: 'ana@example.com', attributes: '{team: red}', is_active: 'true', type: 'internal' },
-        { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': 'http://127.0.0.1/directory/users?path=users' });
+      expect(modal.text)
+        .to.match(/^<dialog class="modal"/)
+        .and.contain(`hx-post="/directory/users/${userId}"`);
+      const res = await post(
+        `/directory/users/${userId}`,
+        {
+          username: 'ana',
+          path: 'users',
+          name: 'Ana Renamed',
+          email: 'ana@example.com',
+          attributes: '{team: red}',
+          is_active: 'true',
+          type: 'internal',
+        },
+        { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': 'http://127.0.0.1/directory/users?path=users' },
+      );
       expect(res.status).to.equal(200);
       expect(res.headers['hx-trigger']).to.equal('users-changed');
       expect(res.headers['hx-reswap']).to.contain('swapEmpty:true');
-      expect(res.text).to.match(/^<hx-partial hx-target="#toasts"/).and.contain('User ana updated.');
+      expect(res.text)
+        .to.match(/^<hx-partial hx-target="#toasts"/)
+        .and.contain('User ana updated.');
       // The table listens for users-changed and asks for itself: the row comes back changed, in its table.
       const table = await agent.get('/directory/users?path=users').set('HX-Request', 'true').set('HX-Target', 'div#users-table');
       expect(table.text).to.match(/^<div id="users-table"[^>]*hx-trigger="users-changed from:body"/);
-      expect(table.text).to.match(new RegExp(`<tbody[^>]*>\\s*<tr id="user-row-${userId}"`)).and.contain('Ana Renamed');
+      expect(table.text)
+        .to.match(new RegExp(`<tbody[^>]*>\\s*<tr id="user-row-${userId}"`))
+        .and.contain('Ana Renamed');
     });
 
-    it('an edit from the user\'s page answers the same; the page\'s tab region, hearing users-changed, brings the header too', async () => {
-      const res = await post(`/directory/users/${userId}`, { username: 'ana', path: 'users', name: 'Ana Again' },
-        { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': `http://127.0.0.1/directory/users/${userId}` });
+    it("an edit from the user's page answers the same; the page's tab region, hearing users-changed, brings the header too", async () => {
+      const res = await post(
+        `/directory/users/${userId}`,
+        { username: 'ana', path: 'users', name: 'Ana Again' },
+        { 'HX-Request': 'true', 'HX-Target': 'div#modal', 'HX-Current-URL': `http://127.0.0.1/directory/users/${userId}` },
+      );
       expect(res.status).to.equal(200);
       expect(res.headers['hx-trigger']).to.equal('users-changed');
       expect(res.text).to.contain('User ana updated.');
       const page = await agent.get(`/directory/users/${userId}`);
-      expect(page.text).to.contain('<header id="user-header"').and.match(/<div id="user-tabs"[^>]*hx-trigger="[^"]*users-changed from:body/);
+      expect(page.text)
+        .to.contain('<header id="user-header"')
+        .and.match(/<div id="user-tabs"[^>]*hx-trigger="[^"]*users-changed from:body/);
       const region = await agent.get(`/directory/users/${userId}`).set('HX-Request', 'true').set('HX-Target', 'div#user-tabs');
-      expect(region.text).to.match(/^<div id="user-tabs"/).and.not.contain('<html');
-      expect(region.text).to.contain('<hx-partial hx-target="#user-header" hx-swap="outerHTML"><header id="user-header"').and.contain('Ana Again');
+      expect(region.text)
+        .to.match(/^<div id="user-tabs"/)
+        .and.not.contain('<html');
+      expect(region.text)
+        .to.contain('<hx-partial hx-target="#user-header" hx-swap="outerHTML"><header id="user-header"')
+        .and.contain('Ana Again');
     });
 
     it('without JavaScript, saving returns to the list the form was opened from, with its folder, search and page', async () => {
       const list = '/directory/users?path=users&q=an&page=2';
       const form = await agent.get(`/directory/users/${userId}/edit?from=${encodeURIComponent(list)}`);
       expect(form.text).to.contain('<input type="hidden" name="from" value="/directory/users?path=users&amp;q=an&amp;page=2">');
-      const fromReferer = await agent.get(`/directory/users/${userId}/edit`).set('Host', 'roster.test').set('Referer', `http://roster.test${list}`);
+      const fromReferer = await agent
+        .get(`/directory/users/${userId}/edit`)
+        .set('Host', 'roster.test')
+        .set('Referer', `http://roster.test${list}`);
       expect(fromReferer.text).to.contain('name="from" value="/directory/users?path=users&amp;q=an&amp;page=2"');
       const refused = await post(`/directory/users/${userId}`, { username: '', from: list });
       expect(refused.status).to.equal(422);
-      expect(refused.text, 'a refused form keeps where it goes back to').to.contain('name="from" value="/directory/users?path=users&amp;q=an&amp;page=2"');
+      expect(refused.text, 'a refused form keeps where it goes back to').to.contain(
+        'name="from" value="/directory/users?path=users&amp;q=an&amp;page=2"',
+      );
       const saved = await post(`/directory/users/${userId}`, { name: 'Ana Listed', from: list });
       expect(saved.status).to.equal(303);
       expect(saved.headers.location).to.equal(list);
@@ -353,7 +433,7 @@ describe('Directory > Users', () => {
       expect(JSON.parse(row!.attributes)).to.deep.equal({ team: 'red' });
     });
 
-    it('deactivating through the form ends the user\'s sessions; an admin cannot deactivate themselves', async () => {
+    it("deactivating through the form ends the user's sessions; an admin cannot deactivate themselves", async () => {
       await createUser(t.db, { username: 'sam' });
       const sam = agentFor(t.app);
       await login(sam, 'sam');
@@ -390,10 +470,22 @@ describe('Directory > Users', () => {
 
   it('exports every matching user exactly once when there are more than one read of rows', async () => {
     const now = new Date();
-    await t.db.batchInsert('users', Array.from({ length: 4500 }, (_, i) => ({
-      uuid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`, username: `bulk${String(i).padStart(5, '0')}`, name: `Bulk ${i}`,
-      email: '', is_active: i % 10 !== 0, path: 'bulk', type: 'internal', attributes: '{}', date_joined: now, last_updated: now,
-    })) as never, 400);
+    await t.db.batchInsert(
+      'users',
+      Array.from({ length: 4500 }, (_, i) => ({
+        uuid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+        username: `bulk${String(i).padStart(5, '0')}`,
+        name: `Bulk ${i}`,
+        email: '',
+        is_active: i % 10 !== 0,
+        path: 'bulk',
+        type: 'internal',
+        attributes: '{}',
+        date_joined: now,
+        last_updated: now,
+      })) as never,
+      400,
+    );
     const all = (await agent.get('/directory/users/export.csv?path=bulk&active=all')).text.trim().split('\r\n').slice(1);
     const usernames = all.map((line) => line.split(',')[2]);
     expect(usernames).to.have.length(4500);
@@ -405,7 +497,13 @@ describe('Directory > Users', () => {
 
   it('escapes XSS payloads in every field wherever they are shown', async () => {
     const res = await post('/directory/users', {
-      username: XSS, path: `p${XSS}`, name: XSS, email: '', attributes: `k: "${XSS}"`, is_active: 'true', type: 'internal',
+      username: XSS,
+      path: `p${XSS}`,
+      name: XSS,
+      email: '',
+      attributes: `k: "${XSS}"`,
+      is_active: 'true',
+      type: 'internal',
     });
     expect(res.status).to.equal(303);
     const id = (await t.db('users').where({ username: XSS }).first())!.id;
@@ -429,7 +527,10 @@ describe('Directory > Users', () => {
     for (const url of ['/directory/users', '/directory/users/new', `/directory/users/${adminId}`, `/directory/users/${adminId}/edit`]) {
       expect((await member.get(url)).status, url).to.equal(403);
     }
-    const res = await member.post('/directory/users').type('form').send({ _csrf: await csrfOf(member), username: 'x', path: 'users' });
+    const res = await member
+      .post('/directory/users')
+      .type('form')
+      .send({ _csrf: await csrfOf(member), username: 'x', path: 'users' });
     expect(res.status).to.equal(403);
   });
 });

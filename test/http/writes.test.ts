@@ -4,7 +4,7 @@ import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
 import { createToken } from '../../app/directory/tokens/tokens.js';
 import { fieldsOf, findById, updateUser } from '../../app/directory/users/users.js';
 import type { EventAction } from '../../app/events/events.js';
-import { agentFor, createUser, csrfOf, login, testApp, type TestApp } from '../support/app.js';
+import { agentFor, createUser, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 /**
  * Every deletion or revocation leaves one event, recorded by the model function that made it, with
@@ -40,7 +40,14 @@ describe('writes and their events', function () {
 
   /** The same form posted twice at once by the signed-in administrator: a double submit. */
   function doubleSubmit(url: string, fields: Record<string, string | string[]>) {
-    return Promise.all([1, 2].map(() => admin.post(url).type('form').send({ _csrf: csrf, ...fields })));
+    return Promise.all(
+      [1, 2].map(() =>
+        admin
+          .post(url)
+          .type('form')
+          .send({ _csrf: csrf, ...fields }),
+      ),
+    );
   }
   const statuses = (responses: { status: number }[]) => responses.map((r) => r.status).sort();
   /** A double submit went through: the first acted (303); the second too, or found nothing left (422). */
@@ -48,10 +55,11 @@ describe('writes and their events', function () {
     expect(statuses(responses)[0]).to.equal(303);
     for (const res of responses) expect(res.status).to.be.oneOf([303, 422]);
   };
-  const events = async (action: EventAction) => (await t.db('events').where({ action }).orderBy('id'))
-    .map((e) => ({ userPk: e.user_pk, app: e.app, context: JSON.parse(e.context) }));
+  const events = async (action: EventAction) =>
+    (await t.db('events').where({ action }).orderBy('id')).map((e) => ({ userPk: e.user_pk, app: e.app, context: JSON.parse(e.context) }));
   /** The events of an action but those the set-up recorded (the tokens' model_created). */
-  const only = async (action: EventAction, modelName: string) => (await events(action)).filter((e) => e.context.model?.model_name === modelName);
+  const only = async (action: EventAction, modelName: string) =>
+    (await events(action)).filter((e) => e.context.model?.model_name === modelName);
 
   describe('each deletion or revocation: one event with the actor and what went', () => {
     it('sessions ended in the Sessions tab', async () => {
@@ -68,7 +76,11 @@ describe('writes and their events', function () {
     it('sessions ended by a program posting the same form with a bearer token', async () => {
       await login(agentFor(t.app), 'ana');
       const ids = (await t.db('sessions').where({ user_id: anaId }).pluck('id')).map(String);
-      const res = await agentFor(t.app).post(`/directory/users/${anaId}/sessions/delete`).set('Authorization', `Bearer ${adminKey}`).type('form').send({ ids });
+      const res = await agentFor(t.app)
+        .post(`/directory/users/${anaId}/sessions/delete`)
+        .set('Authorization', `Bearer ${adminKey}`)
+        .type('form')
+        .send({ ids });
       expect(res.status).to.equal(303);
       const recorded = await only('model_deleted', 'authenticated_session');
       expect(recorded).to.have.length(1);
@@ -79,7 +91,9 @@ describe('writes and their events', function () {
     it('a session ended through /api/v3 (twice at once: 204 and 404)', async () => {
       await login(agentFor(t.app), 'ana');
       const id = (await t.db('sessions').where({ user_id: anaId }).first())!.id;
-      const responses = await Promise.all([1, 2].map(() => agentFor(t.app).delete(`/api/v3/core/authenticated_sessions/${id}/`).set('Authorization', `Bearer ${adminKey}`)));
+      const responses = await Promise.all(
+        [1, 2].map(() => agentFor(t.app).delete(`/api/v3/core/authenticated_sessions/${id}/`).set('Authorization', `Bearer ${adminKey}`)),
+      );
       expect(statuses(responses)).to.deep.equal([204, 404]);
       expect(await t.db('sessions').where({ id }).first()).to.equal(undefined);
       const recorded = await only('model_deleted', 'authenticated_session');
@@ -89,7 +103,9 @@ describe('writes and their events', function () {
     });
 
     it('an unknown session through /api/v3: 404 and no event', async () => {
-      expect((await agentFor(t.app).delete('/api/v3/core/authenticated_sessions/999999/').set('Authorization', `Bearer ${adminKey}`)).status).to.equal(404);
+      expect(
+        (await agentFor(t.app).delete('/api/v3/core/authenticated_sessions/999999/').set('Authorization', `Bearer ${adminKey}`)).status,
+      ).to.equal(404);
       expect(await only('model_deleted', 'authenticated_session')).to.have.length(0);
     });
 
@@ -98,15 +114,31 @@ describe('writes and their events', function () {
       beforeEach(async () => {
         const now = new Date();
         [appId] = await t.db('applications').insert({
-          name: 'Wiki', slug: 'wiki', client_id: 'wiki-client', client_secret_hash: 'x'.repeat(64), redirect_uris: 'https://wiki.example.com/cb', consent_mode: 'explicit', created: now, last_updated: now,
+          name: 'Wiki',
+          slug: 'wiki',
+          client_id: 'wiki-client',
+          client_secret_hash: 'x'.repeat(64),
+          redirect_uris: 'https://wiki.example.com/cb',
+          consent_mode: 'explicit',
+          created: now,
+          last_updated: now,
         });
         appId = Number(appId);
       });
 
       it('consents', async () => {
         const now = new Date();
-        await t.db('oauth_artifacts').insert({ id: 'grant-1', kind: 'Grant', payload: '{}', user_id: anaId, application_id: appId, created: now });
-        const [id] = await t.db('consents').insert({ user_id: anaId, application_id: appId, grant_id: 'grant-1', scopes: 'openid email', created: now, expires: new Date(now.getTime() + 86_400_000) });
+        await t
+          .db('oauth_artifacts')
+          .insert({ id: 'grant-1', kind: 'Grant', payload: '{}', user_id: anaId, application_id: appId, created: now });
+        const [id] = await t.db('consents').insert({
+          user_id: anaId,
+          application_id: appId,
+          grant_id: 'grant-1',
+          scopes: 'openid email',
+          created: now,
+          expires: new Date(now.getTime() + 86_400_000),
+        });
         done(await doubleSubmit(`/directory/users/${anaId}/consents/delete`, { ids: String(id) }));
         expect(await t.db('consents').first()).to.equal(undefined);
         expect(await t.db('oauth_artifacts').where({ kind: 'Grant' }).first()).to.equal(undefined);
@@ -118,7 +150,16 @@ describe('writes and their events', function () {
 
       it('refresh tokens', async () => {
         const now = new Date();
-        await t.db('oauth_artifacts').insert(['rt-1', 'rt-2'].map((id) => ({ id, kind: 'RefreshToken', payload: '{"scope":"openid"}', user_id: anaId, application_id: appId, created: now })));
+        await t.db('oauth_artifacts').insert(
+          ['rt-1', 'rt-2'].map((id) => ({
+            id,
+            kind: 'RefreshToken',
+            payload: '{"scope":"openid"}',
+            user_id: anaId,
+            application_id: appId,
+            created: now,
+          })),
+        );
         done(await doubleSubmit(`/directory/users/${anaId}/tokens/delete`, { ids: ['rt-1', 'rt-2'] }));
         expect(await t.db('oauth_artifacts').where({ kind: 'RefreshToken' }).first()).to.equal(undefined);
         const recorded = await only('model_deleted', 'refresh_token');
@@ -128,9 +169,19 @@ describe('writes and their events', function () {
       });
     });
 
-    const device = async (userId: number, name: string) => Number((await t.db('authenticators').insert({
-      user_id: userId, type: 'totp', name, confirmed: true, data: '{}', created: new Date(),
-    }))[0]);
+    const device = async (userId: number, name: string) =>
+      Number(
+        (
+          await t.db('authenticators').insert({
+            user_id: userId,
+            type: 'totp',
+            name,
+            confirmed: true,
+            data: '{}',
+            created: new Date(),
+          })
+        )[0],
+      );
 
     it('authenticators removed in the admin tab', async () => {
       const ids = [await device(anaId, 'Phone'), await device(anaId, 'Tablet')];
@@ -200,15 +251,30 @@ describe('writes and their events', function () {
       await keyFor(anaId, 'old');
       const id = (await t.db('api_tokens').where({ identifier: 'old' }).first())!.id;
       await t.db('api_tokens').where({ id }).update({ revoked: new Date() });
-      expect((await admin.post('/directory/tokens/revoke').type('form').send({ _csrf: csrf, ids: String(id) })).status).to.equal(303);
+      expect(
+        (
+          await admin
+            .post('/directory/tokens/revoke')
+            .type('form')
+            .send({ _csrf: csrf, ids: String(id) })
+        ).status,
+      ).to.equal(303);
       expect(await only('model_updated', 'token')).to.have.length(0);
     });
   });
 
   describe('deactivation rules, on every path', () => {
-    const activeAdmins = async () => Number((await t.db('users').join('group_memberships', 'group_memberships.user_id', 'users.id')
-      .join('groups', 'groups.id', 'group_memberships.group_id').where('groups.is_superuser', true).where('users.is_active', true)
-      .countDistinct({ n: 'users.id' }).first())!.n);
+    const activeAdmins = async () =>
+      Number(
+        (await t
+          .db('users')
+          .join('group_memberships', 'group_memberships.user_id', 'users.id')
+          .join('groups', 'groups.id', 'group_memberships.group_id')
+          .where('groups.is_superuser', true)
+          .where('users.is_active', true)
+          .countDistinct({ n: 'users.id' })
+          .first())!.n,
+      );
     const api = (method: 'put' | 'patch', userId: number, body: object, key = adminKey) =>
       agentFor(t.app)[method](`/api/v3/core/users/${userId}/`).set('Authorization', `Bearer ${key}`).send(body);
 
@@ -234,7 +300,12 @@ describe('writes and their events', function () {
     it('the model refuses to deactivate the last administrator, whoever asks', async () => {
       const last = (await findById(t.db, adminId))!;
       const ana = (await findById(t.db, anaId))!;
-      const saved = await updateUser(t.db, last, { ...fieldsOf(last), isActive: false }, { id: ana.id, username: ana.username, email: ana.email });
+      const saved = await updateUser(
+        t.db,
+        last,
+        { ...fieldsOf(last), isActive: false },
+        { id: ana.id, username: ana.username, email: ana.email },
+      );
       expect(saved).to.deep.include({ ok: false, field: 'is_active' });
       expect((saved as { message: string }).message).to.contain('no active administrator');
       expect(await activeAdmins()).to.equal(1);
@@ -247,7 +318,10 @@ describe('writes and their events', function () {
       await login(other, 'boss2');
       const responses = await Promise.all([
         admin.post(`/directory/users/${otherId}`).type('form').send({ _csrf: csrf, is_active: 'false' }),
-        other.post(`/directory/users/${adminId}`).type('form').send({ _csrf: await csrfOf(other), is_active: 'false' }),
+        other
+          .post(`/directory/users/${adminId}`)
+          .type('form')
+          .send({ _csrf: await csrfOf(other), is_active: 'false' }),
       ]);
       // The later one is refused on the field, or finds its sender signed out: either way one stays.
       for (const res of responses) {
@@ -260,7 +334,10 @@ describe('writes and their events', function () {
     it('two administrators deactivating each other through /api/v3 at once: an administrator remains', async () => {
       const otherId = await createUser(t.db, { username: 'boss2', admin: true });
       const otherKey = await keyFor(otherId, 'boss2-robot');
-      const responses = await Promise.all([api('patch', otherId, { is_active: false }), api('patch', adminId, { is_active: false }, otherKey)]);
+      const responses = await Promise.all([
+        api('patch', otherId, { is_active: false }),
+        api('patch', adminId, { is_active: false }, otherKey),
+      ]);
       for (const res of responses) {
         expect(res.status).to.be.below(500);
         if (res.status === 400) expect(res.body.is_active[0]).to.contain('This would leave no active administrator');

@@ -7,7 +7,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { createApp } from '../../app/app.js';
 import { ADMIN_GROUP } from '../../app/auth/bootstrap.js';
 import { hashPassword } from '../../app/auth/passwords.js';
-import { loadConfig, type Config } from '../../app/config.js';
+import { type Config, loadConfig } from '../../app/config.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
 import { insertUser, type NewUser } from '../../app/directory/users/users.js';
 import { freshDb } from './db.js';
@@ -44,17 +44,15 @@ export async function serve(app: TestApp['app'], port = 0): Promise<{ baseUrl: s
   return {
     baseUrl: `http://127.0.0.1:${bound}`,
     server,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-export async function createUser(
-  db: Knex,
-  user: Partial<NewUser> & { password?: string | null; admin?: boolean } = {},
-): Promise<number> {
+export async function createUser(db: Knex, user: Partial<NewUser> & { password?: string | null; admin?: boolean } = {}): Promise<number> {
   const { password = PASSWORD, admin = false, ...rest } = user;
   const id = await insertUser(db, {
     username: `user${Math.random().toString(36).slice(2, 8)}`,
@@ -74,7 +72,10 @@ export function csrfFrom(html: string): string {
 /** Logs the agent in through the real form; returns the POST's response. */
 export async function login(agent: TestAgent, username: string, password = PASSWORD) {
   const page = await agent.get('/login');
-  return agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), username, password });
+  return agent
+    .post('/login')
+    .type('form')
+    .send({ _csrf: csrfFrom(page.text), username, password });
 }
 
 /** A CSRF token for the agent's session, read from a page it can see. */

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { freePort, PASSWORD, serve, testApp, type TestApp } from './app.js';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { freePort, PASSWORD, serve, type TestApp, testApp } from './app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -14,8 +14,16 @@ export async function launchBrowser(): Promise<Browser> {
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -52,7 +60,9 @@ async function scratchFor(page: Page): Promise<Page> {
   const origin = new URL(page.url()).origin;
   if (scratch.origin !== origin) {
     // An empty document of the page's origin, so that the stylesheets' relative URLs resolve.
-    await scratch.page.route(`${origin}/-/axe-scratch`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>scratch</title>' }));
+    await scratch.page.route(`${origin}/-/axe-scratch`, (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>scratch</title>' }),
+    );
     await scratch.page.goto(`${origin}/-/axe-scratch`);
     await scratch.page.evaluate(axeSource);
     scratch.origin = origin;
@@ -74,13 +84,25 @@ export async function checkAccessibility(page: Page): Promise<void> {
       const parsed = new DOMParser().parseFromString(markup, 'text/html');
       document.replaceChild(document.importNode(parsed.documentElement, true), document.documentElement);
       const sheets = Array.from(document.querySelectorAll<HTMLLinkElement>('link[rel~="stylesheet"]'));
-      await Promise.all(sheets.map((link) => (link.sheet ? null : new Promise((done) => {
-        link.addEventListener('load', done, { once: true });
-        link.addEventListener('error', done, { once: true });
-      }))));
-      const result = await (window as unknown as { axe: { run(o: object): Promise<{ violations: AxeViolation[] }> } })
-        .axe.run({ resultTypes: ['violations'] });
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
+      await Promise.all(
+        sheets.map((link) =>
+          link.sheet
+            ? null
+            : new Promise((done) => {
+                link.addEventListener('load', done, { once: true });
+                link.addEventListener('error', done, { once: true });
+              }),
+        ),
+      );
+      const result = await (window as unknown as { axe: { run(o: object): Promise<{ violations: AxeViolation[] }> } }).axe.run({
+        resultTypes: ['violations'],
+      });
+      return result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target })),
+      }));
     }, html);
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     if (serious.length) {
@@ -134,7 +156,9 @@ export interface BrowserApp {
  * Registers before/after hooks for a browser suite: an app on a fresh database served on a real
  * port (PUBLIC_URL is that address), and Chromium. WebAuthn needs the host name `localhost`.
  */
-export function browserApp(options: { host?: 'localhost' | '127.0.0.1'; env?: Record<string, string>; setup?: (t: TestApp, baseUrl: string) => Promise<void> } = {}): BrowserApp {
+export function browserApp(
+  options: { host?: 'localhost' | '127.0.0.1'; env?: Record<string, string>; setup?: (t: TestApp, baseUrl: string) => Promise<void> } = {},
+): BrowserApp {
   const fixture = {} as BrowserApp;
   let stop: (() => Promise<void>) | undefined;
   before(async () => {
@@ -154,7 +178,12 @@ export function browserApp(options: { host?: 'localhost' | '127.0.0.1'; env?: Re
 }
 
 /** Visits the login page (with `next` if given) and submits the form; the caller waits for what follows. */
-export async function logIn(page: Page, baseUrl: string, username: string, options: { next?: string; password?: string } = {}): Promise<void> {
+export async function logIn(
+  page: Page,
+  baseUrl: string,
+  username: string,
+  options: { next?: string; password?: string } = {},
+): Promise<void> {
   await visit(page, `${baseUrl}/login${options.next ? `?next=${options.next}` : ''}`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(options.password ?? PASSWORD);
@@ -165,7 +194,14 @@ export async function logIn(page: Page, baseUrl: string, username: string, optio
   // A refused login says why here, rather than as a timeout of whatever waits for the next page.
   if (response.status() >= 400) {
     await page.waitForLoadState('load');
-    const shown = (await page.locator('main').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 200);
+    const shown = (
+      await page
+        .locator('main')
+        .innerText()
+        .catch(() => '')
+    )
+      .replace(/\s+/g, ' ')
+      .slice(0, 200);
     throw new Error(`login of ${username} answered ${response.status()}: ${shown}`);
   }
 }

@@ -8,7 +8,21 @@ import { migrate, openDb } from '../../app/db.js';
 export const TEST_DB: 'sqlite' | 'mysql' = process.env.TEST_DB === 'mysql' ? 'mysql' : 'sqlite';
 
 // Children first, so that deleting never trips a foreign key.
-const TABLES = ['api_tokens', 'recovery_codes', 'authenticators', 'oauth_artifacts', 'consents', 'applications', 'oauth_keys', 'recovery_tokens', 'events', 'sessions', 'group_memberships', 'groups', 'users'];
+const TABLES = [
+  'api_tokens',
+  'recovery_codes',
+  'authenticators',
+  'oauth_artifacts',
+  'consents',
+  'applications',
+  'oauth_keys',
+  'recovery_tokens',
+  'events',
+  'sessions',
+  'group_memberships',
+  'groups',
+  'users',
+];
 
 let mysqlPrepared: Promise<void> | undefined;
 

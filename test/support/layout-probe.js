@@ -9,7 +9,8 @@
 
   for (const table of document.querySelectorAll('table')) {
     for (const child of table.children) {
-      if (!['CAPTION', 'COLGROUP', 'THEAD', 'TBODY', 'TFOOT'].includes(child.tagName)) found.push(`${name(child)} is a direct child of ${name(table)}`);
+      if (!['CAPTION', 'COLGROUP', 'THEAD', 'TBODY', 'TFOOT'].includes(child.tagName))
+        found.push(`${name(child)} is a direct child of ${name(table)}`);
     }
     for (const section of table.querySelectorAll(':scope > thead, :scope > tbody, :scope > tfoot')) {
       for (const child of section.children) {
@@ -66,7 +67,8 @@
   if (!heading) found.push('the page has no h1');
   else {
     const box = heading.getBoundingClientRect();
-    if (box.top < 0 || box.bottom > window.innerHeight) found.push(`the heading ${name(heading)} is out of view (top ${Math.round(box.top)} px)`);
+    if (box.top < 0 || box.bottom > window.innerHeight)
+      found.push(`the heading ${name(heading)} is out of view (top ${Math.round(box.top)} px)`);
   }
   return found;
-})()
+})();

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 export interface TestSmtp {
@@ -34,7 +34,9 @@ export async function startSmtp(): Promise<TestSmtp> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     messages,
-    rejectRecipients: (value) => { reject = value; },
+    rejectRecipients: (value) => {
+      reject = value;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

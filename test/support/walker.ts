@@ -29,7 +29,8 @@ export function routesOf(app: Express): Route[] {
       const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
       if (layer.route) {
         if (typeof layer.route.path !== 'string') throw new Error(`the walker reads string paths only, not ${String(layer.route.path)}`);
-        for (const method of Object.keys(layer.route.methods).filter((m) => m !== '_all')) routes.push(route(method, join(prefix, layer.route.path)));
+        for (const method of Object.keys(layer.route.methods).filter((m) => m !== '_all'))
+          routes.push(route(method, join(prefix, layer.route.path)));
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack, prefix + mount);
       } else if (mount) {
@@ -52,7 +53,10 @@ function route(method: string, path: string): Route {
 
 /** A regular expression for the URLs a route answers (each parameter is one path segment). */
 export function routePattern(path: string): RegExp {
-  const source = path.split(/([:*]\w+)/).map((part) => (/^[:*]\w+$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  const source = path
+    .split(/([:*]\w+)/)
+    .map((part) => (/^[:*]\w+$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${source}$`);
 }
 
@@ -85,7 +89,11 @@ export const HOSTILE: Hostile[] = [
   { label: 'invalid percent-encoding', raw: '%E0%A4%A' },
   { label: 'invalid UTF-8', raw: '%ff%fe%ED%A0%80' },
   { label: 'a repeated field', list: ['x', 'y'] },
-  { label: 'a JSON object', text: '{"__proto__":{"isAdmin":true}}', json: '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"x":1}}}' },
+  {
+    label: 'a JSON object',
+    text: '{"__proto__":{"isAdmin":true}}',
+    json: '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"x":1}}}',
+  },
   { label: 'a YAML alias loop', text: 'a: &a [*a]' },
   { label: '5,000 characters', text: 'é'.repeat(5000) },
   { label: '1 MB', text: 'x'.repeat(1 << 20), bodyOnly: true },
@@ -100,17 +108,33 @@ export const MALFORMED_BODIES: { label: string; type: string; body: string | Buf
   { label: 'JSON nested 20,000 levels', type: 'application/json', body: `${'['.repeat(20_000)}${']'.repeat(20_000)}` },
   { label: 'JSON object nested 10,000 levels', type: 'application/json', body: nestedJson(10_000) },
   { label: 'JSON list', type: 'application/json', body: '[1, 2]' },
-  { label: 'JSON with __proto__', type: 'application/json', body: '{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"x": 1}}}' },
+  {
+    label: 'JSON with __proto__',
+    type: 'application/json',
+    body: '{"__proto__": {"isAdmin": true}, "constructor": {"prototype": {"x": 1}}}',
+  },
   { label: 'JSON in an unknown charset', type: 'application/json; charset=utf-7', body: '{}' },
   { label: 'oversized JSON', type: 'application/json', body: `{"x": "${'x'.repeat(200_000)}"}` },
   { label: 'broken form encoding', type: 'application/x-www-form-urlencoded', body: 'a=%E0%A4%A&%ff=%&&=&b' },
   { label: 'invalid UTF-8 form', type: 'application/x-www-form-urlencoded', body: Buffer.from([0x61, 0x3d, 0xff, 0xfe, 0xc0, 0xaf]) },
-  { label: 'too many form fields', type: 'application/x-www-form-urlencoded', body: Array.from({ length: 30_000 }, (_, i) => `f${i}=1`).join('&') },
+  {
+    label: 'too many form fields',
+    type: 'application/x-www-form-urlencoded',
+    body: Array.from({ length: 30_000 }, (_, i) => `f${i}=1`).join('&'),
+  },
   { label: 'oversized form', type: 'application/x-www-form-urlencoded', body: `x=${'x'.repeat(500_000)}` },
   { label: 'plain text', type: 'text/plain', body: 'hello' },
   { label: 'XML', type: 'application/xml', body: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' },
-  { label: 'a file upload', type: 'multipart/form-data; boundary=b', body: '--b\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nhello\r\n--b--\r\n' },
-  { label: 'broken multipart', type: 'multipart/form-data; boundary=b', body: '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nunfinished' },
+  {
+    label: 'a file upload',
+    type: 'multipart/form-data; boundary=b',
+    body: '--b\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nhello\r\n--b--\r\n',
+  },
+  {
+    label: 'broken multipart',
+    type: 'multipart/form-data; boundary=b',
+    body: '--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nunfinished',
+  },
 ];
 
 export interface Form {
@@ -124,11 +148,12 @@ export interface Form {
   fields: Map<string, string>;
 }
 
-const decodeEntities = (text: string) => text.replace(/&(#\d+|#x[0-9a-f]+|amp|lt|gt|quot|#39|apos);/gi, (_m, e: string) => {
-  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-  if (e[0] !== '#') return named[e.toLowerCase()];
-  return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
-});
+const decodeEntities = (text: string) =>
+  text.replace(/&(#\d+|#x[0-9a-f]+|amp|lt|gt|quot|#39|apos);/gi, (_m, e: string) => {
+    const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+    if (e[0] !== '#') return named[e.toLowerCase()];
+    return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
+  });
 
 const attribute = (tag: string, name: string) => {
   const match = new RegExp(`\\s${name}="([^"]*)"`, 'i').exec(tag);
@@ -151,10 +176,12 @@ export function formsOf(html: string, pageUrl: string): Form[] {
       if (!name) continue;
       const type = (attribute(tag, 'type') ?? 'text').toLowerCase();
       let value = attribute(tag, 'value') ?? '';
-      if (kind.toLowerCase() === 'textarea') value = decodeEntities(/^<textarea\b[^>]*>([\s\S]*?)<\/textarea>/i.exec(inner.slice(inner.indexOf(tag)))?.[1] ?? '');
+      if (kind.toLowerCase() === 'textarea')
+        value = decodeEntities(/^<textarea\b[^>]*>([\s\S]*?)<\/textarea>/i.exec(inner.slice(inner.indexOf(tag)))?.[1] ?? '');
       if (kind.toLowerCase() === 'select') {
         const options = inner.slice(inner.indexOf(tag)).split(/<\/select>/i)[0];
-        value = attribute(/<option\b[^>]*\sselected[^>]*>/i.exec(options)?.[0] ?? /<option\b[^>]*>/i.exec(options)?.[0] ?? '', 'value') ?? '';
+        value =
+          attribute(/<option\b[^>]*\sselected[^>]*>/i.exec(options)?.[0] ?? /<option\b[^>]*>/i.exec(options)?.[0] ?? '', 'value') ?? '';
       }
       if (type === 'submit' || type === 'button') continue;
       if (!form.fields.has(name)) form.fields.set(name, value);
@@ -172,7 +199,8 @@ export function linksOf(html: string): { url: URL; target: string | null }[] {
   for (const [tag] of html.matchAll(/<[a-z]+\b[^>]*\s(?:href|hx-get)="[^"]*"[^>]*>/gi)) {
     for (const name of ['href', 'hx-get']) {
       const href = attribute(tag, name);
-      if (href?.startsWith('/') && !href.startsWith('//')) links.push({ url: new URL(href, 'http://x'), target: attribute(tag, 'hx-target') });
+      if (href?.startsWith('/') && !href.startsWith('//'))
+        links.push({ url: new URL(href, 'http://x'), target: attribute(tag, 'hx-target') });
     }
   }
   return links;
@@ -191,9 +219,16 @@ export interface Answer {
 export class Client {
   private cookies = new Map<string, string>();
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  constructor(private readonly baseUrl: string, private readonly defaults: Record<string, string> = {}) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly defaults: Record<string, string> = {},
+  ) {}
 
-  send(method: string, pathAndQuery: string, options: { body?: string | Buffer; type?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  send(
+    method: string,
+    pathAndQuery: string,
+    options: { body?: string | Buffer; type?: string; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
     const headers: Record<string, string> = { ...this.defaults, ...options.headers };
     if (this.cookies.size) headers.Cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (options.type) headers['Content-Type'] = options.type;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { passwordProblem } from '../../app/auth/passwords.js';
-import { safeNext } from '../../app/http/return-to.js';
 import { pathProblem } from '../../app/directory/users/rules.js';
+import { safeNext } from '../../app/http/return-to.js';
 import { hasControlChars } from '../../app/identity/names.js';
 import { redactUrl } from '../../app/log.js';
 

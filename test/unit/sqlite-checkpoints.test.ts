@@ -15,7 +15,10 @@ describe('SQLite checkpoints in a worker thread', function () {
     try {
       const stop = await checkpointInBackground(db, url);
       expect((await db.raw('pragma wal_autocheckpoint'))[0].wal_autocheckpoint).to.equal(0);
-      await db.schema.createTable('t', (t) => { t.increments('id'); t.string('text', 200); });
+      await db.schema.createTable('t', (t) => {
+        t.increments('id');
+        t.string('text', 200);
+      });
       const sizeBefore = fs.statSync(path.join(dir, 'db.sqlite3')).size;
       await db.batchInsert('t', Array.from({ length: 5000 }, (_, i) => ({ text: `row ${i} ${'x'.repeat(100)}` })) as never, 500);
       // Without a checkpoint the rows stay in the log (db.sqlite3-wal); the worker copies them over.
@@ -37,13 +40,16 @@ describe('SQLite checkpoints in a worker thread', function () {
     const file = path.join(dir, 'db.sqlite3');
     const db = openDb(`sqlite:${file}`);
     const writeFor = async (ms: number) => {
-      for (const end = Date.now() + ms; Date.now() < end;) {
+      for (const end = Date.now() + ms; Date.now() < end; ) {
         await db('t').insert({ text: 'x'.repeat(4000) });
         await new Promise((r) => setTimeout(r, 20));
       }
     };
     try {
-      await db.schema.createTable('t', (t) => { t.increments('id'); t.string('text', 4000); });
+      await db.schema.createTable('t', (t) => {
+        t.increments('id');
+        t.string('text', 4000);
+      });
       // Never quiet enough, and no forced checkpoint within the test: the rows stay in the log.
       let stop = await checkpointInBackground(db, `sqlite:${file}`, { tickMs: 50, quietMs: 60_000, atMostEveryMs: 60_000 });
       const sizeBefore = fs.statSync(file).size;

@@ -43,7 +43,12 @@ describe('user form', () => {
 describe('list filter', () => {
   it('reads the URL, falling back to defaults for unknown values', () => {
     expect(parseFilter({ path: '/users/staff/', q: ' ana ', active: 'all', sort: '-last_login' })).to.deep.include({
-      path: 'users/staff', q: 'ana', showInactive: true, sort: 'last_login', descending: true, page: null,
+      path: 'users/staff',
+      q: 'ana',
+      showInactive: true,
+      sort: 'last_login',
+      descending: true,
+      page: null,
     });
     expect(parseFilter({ sort: 'password', page: 'garbage' })).to.deep.include({ sort: 'username', descending: false, page: null });
     expect(parseFilter({ q: ['a', 'b'] }).q).to.equal('');

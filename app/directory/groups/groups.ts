@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, GroupRow } from '../../db.js';
 import { deleteSelected, isUniqueViolation, toDate, whereStartsWith } from '../../db.js';
-import { recordEvent, recordEvents } from '../../events/events.js';
 import { HttpError, RuleError } from '../../errors.js';
-import { normalName } from '../../identity/names.js';
 import type { Actor } from '../../events/events.js';
+import { recordEvent, recordEvents } from '../../events/events.js';
+import { normalName } from '../../identity/names.js';
 
 export interface Group {
   id: number;
@@ -51,7 +51,10 @@ const countCaches = new WeakMap<object, Map<number, { members: number; at: numbe
 function countCache(db: Db): Map<number, { members: number; at: number }> {
   const key = db.client.config as object; // shared by the pool and its transactions
   let cache = countCaches.get(key);
-  if (!cache) countCaches.set(key, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    countCaches.set(key, cache);
+  }
   return cache;
 }
 
@@ -65,7 +68,11 @@ async function withMemberCounts(db: Db, groups: Group[]): Promise<Group[]> {
   const now = Date.now();
   const stale = groups.filter((g) => (cache.get(g.id)?.at ?? 0) <= now - COUNTS_TTL_MS).map((g) => g.id);
   if (stale.length) {
-    const rows: { group_id: number; n: number | string }[] = await db('group_memberships').whereIn('group_id', stale).groupBy('group_id').select('group_id').count({ n: '*' });
+    const rows: { group_id: number; n: number | string }[] = await db('group_memberships')
+      .whereIn('group_id', stale)
+      .groupBy('group_id')
+      .select('group_id')
+      .count({ n: '*' });
     for (const id of stale) cache.set(id, { members: 0, at: now });
     for (const row of rows) cache.set(Number(row.group_id), { members: Number(row.n), at: now });
   }
@@ -79,7 +86,9 @@ export async function findGroup(db: Db, id: number): Promise<Group | undefined> 
 
 /** A group by its exact name, or by its id when the text is a number. */
 export async function findGroupByNameOrId(db: Db, text: string): Promise<Group | undefined> {
-  const row = await db('groups').where({ name: normalName(text) }).first();
+  const row = await db('groups')
+    .where({ name: normalName(text) })
+    .first();
   if (row) return toGroup(row);
   if (/^\d{1,10}$/.test(text)) return findGroup(db, Number(text));
   return undefined;
@@ -121,7 +130,12 @@ export async function findGroupByUuid(db: Db, uuid: string): Promise<Group | und
  * Groups by name, a page at a time by offset, with how many match, as the /api/v3 API pages them:
  * two queries, whatever the page size. `name` matches exactly, `search` is a name prefix.
  */
-export async function groupsByOffset(db: Db, filter: { name?: string; search?: string }, offset: number, limit: number): Promise<{ count: number; groups: Group[] }> {
+export async function groupsByOffset(
+  db: Db,
+  filter: { name?: string; search?: string },
+  offset: number,
+  limit: number,
+): Promise<{ count: number; groups: Group[] }> {
   const query = db('groups');
   if (filter.name !== undefined) query.where('name', filter.name);
   if (filter.search) whereStartsWith(query, 'name', filter.search);
@@ -170,10 +184,21 @@ export async function createGroup(db: Db, fields: GroupFields, actor: Actor): Pr
     return await db.transaction(async (trx) => {
       const now = new Date();
       const [id] = await trx('groups').insert({
-        uuid: randomUUID(), name: fields.name, is_superuser: fields.isSuperuser, attributes: JSON.stringify(fields.attributes), created: now, last_updated: now,
+        uuid: randomUUID(),
+        name: fields.name,
+        is_superuser: fields.isSuperuser,
+        attributes: JSON.stringify(fields.attributes),
+        created: now,
+        last_updated: now,
       });
       const group = (await findGroup(trx, Number(id)))!;
-      await recordEvent(trx, { action: 'model_created', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } });
+      await recordEvent(trx, {
+        action: 'model_created',
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
+        context: { model: modelRef(group) },
+      });
       return { ok: true as const, group };
     });
   } catch (err) {
@@ -193,9 +218,14 @@ export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, ac
       const row = await trx('groups').where({ id: loaded.id }).forUpdate().first();
       if (!row) throw new HttpError(404, 'There is no such group. It may have been deleted.');
       const before = toGroup(row);
-      await trx('groups').where({ id: before.id }).update({
-        name: fields.name, is_superuser: fields.isSuperuser, attributes: JSON.stringify(fields.attributes), last_updated: new Date(),
-      });
+      await trx('groups')
+        .where({ id: before.id })
+        .update({
+          name: fields.name,
+          is_superuser: fields.isSuperuser,
+          attributes: JSON.stringify(fields.attributes),
+          last_updated: new Date(),
+        });
       if (before.isSuperuser && !fields.isSuperuser) await assertAdministratorRemains(trx);
       const group = (await findGroup(trx, before.id))!;
       const changed = [
@@ -203,7 +233,14 @@ export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, ac
         ...(before.isSuperuser !== group.isSuperuser ? ['is_superuser'] : []),
         ...(JSON.stringify(before.attributes) !== JSON.stringify(group.attributes) ? ['attributes'] : []),
       ];
-      if (changed.length) await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), changed } });
+      if (changed.length)
+        await recordEvent(trx, {
+          action: 'model_updated',
+          user: actor,
+          app: 'roster.directory',
+          clientIp: actor.ip,
+          context: { model: modelRef(group), changed },
+        });
       return { ok: true as const, group };
     });
   } catch (err) {
@@ -216,10 +253,27 @@ export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, ac
 export async function deleteGroups<G extends { id: number; name: string }>(db: Db, groups: G[], actor: Actor): Promise<G[]> {
   const deleted = await db.transaction(async (trx) => {
     await lockSuperuserGroups(trx);
-    const ids = new Set(await deleteSelected<number>(trx('groups').whereIn('id', groups.map((g) => g.id)), 'id'));
+    const ids = new Set(
+      await deleteSelected<number>(
+        trx('groups').whereIn(
+          'id',
+          groups.map((g) => g.id),
+        ),
+        'id',
+      ),
+    );
     const gone = groups.filter((g) => ids.has(g.id));
     await assertAdministratorRemains(trx);
-    await recordEvents(trx, gone.map((group) => ({ action: 'model_deleted' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group) } })));
+    await recordEvents(
+      trx,
+      gone.map((group) => ({
+        action: 'model_deleted' as const,
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
+        context: { model: modelRef(group) },
+      })),
+    );
     return gone;
   });
   forgetMemberCounts(db);
@@ -235,7 +289,13 @@ export async function addMembership(db: Db, user: { id: number; username: string
   try {
     await db.transaction(async (trx) => {
       await trx('group_memberships').insert({ group_id: group.id, user_id: user.id });
-      await recordEvent(trx, { action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), added_user: user.username } });
+      await recordEvent(trx, {
+        action: 'model_updated',
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
+        context: { model: modelRef(group), added_user: user.username },
+      });
     });
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
@@ -246,13 +306,37 @@ export async function addMembership(db: Db, user: { id: number; username: string
 }
 
 /** Ends memberships; returns (and records) the groups this transaction removed the user from. */
-export async function removeMemberships<G extends { id: number; name: string }>(db: Db, user: { id: number; username: string }, groups: G[], actor: Actor): Promise<G[]> {
+export async function removeMemberships<G extends { id: number; name: string }>(
+  db: Db,
+  user: { id: number; username: string },
+  groups: G[],
+  actor: Actor,
+): Promise<G[]> {
   const removed = await db.transaction(async (trx) => {
     await lockSuperuserGroups(trx);
-    const ids = new Set(await deleteSelected<number>(trx('group_memberships').where({ user_id: user.id }).whereIn('group_id', groups.map((g) => g.id)), 'group_id'));
+    const ids = new Set(
+      await deleteSelected<number>(
+        trx('group_memberships')
+          .where({ user_id: user.id })
+          .whereIn(
+            'group_id',
+            groups.map((g) => g.id),
+          ),
+        'group_id',
+      ),
+    );
     const gone = groups.filter((g) => ids.has(g.id));
     await assertAdministratorRemains(trx);
-    await recordEvents(trx, gone.map((group) => ({ action: 'model_updated' as const, user: actor, app: 'roster.directory', clientIp: actor.ip, context: { model: modelRef(group), removed_user: user.username } })));
+    await recordEvents(
+      trx,
+      gone.map((group) => ({
+        action: 'model_updated' as const,
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
+        context: { model: modelRef(group), removed_user: user.username },
+      })),
+    );
     return gone;
   });
   forgetMemberCounts(db);
@@ -266,7 +350,12 @@ export async function ensureGroup(db: Db, name: string, isSuperuser: boolean): P
   const now = new Date();
   try {
     const [id] = await db('groups').insert({
-      uuid: randomUUID(), name, is_superuser: isSuperuser, attributes: '{}', created: now, last_updated: now,
+      uuid: randomUUID(),
+      name,
+      is_superuser: isSuperuser,
+      attributes: '{}',
+      created: now,
+      last_updated: now,
     });
     return Number(id);
   } catch (err) {

@@ -1,15 +1,15 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { type NextFunction, type Request, type Response, Router } from 'express';
 import Joi from 'joi';
 import type { Knex } from 'knex';
-import { bulkRoute } from '../../http/bulk.js';
 import { HttpError } from '../../errors.js';
-import { parseId, parseIds } from '../../http/params.js';
-import { isRegion } from '../../http/htmx.js';
-import { finishDialog } from '../../http/render.js';
-import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
-import { validName } from '../../identity/names.js';
+import { bulkRoute } from '../../http/bulk.js';
 import { actorOf } from '../../http/guard.js';
-import { createGroup, deleteGroups, findGroup, listGroups, membersOf, updateGroup, type Group, type GroupFields } from './groups.js';
+import { isRegion } from '../../http/htmx.js';
+import { parseId, parseIds } from '../../http/params.js';
+import { finishDialog } from '../../http/render.js';
+import { validName } from '../../identity/names.js';
+import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
+import { createGroup, deleteGroups, findGroup, type Group, type GroupFields, listGroups, membersOf, updateGroup } from './groups.js';
 
 declare global {
   namespace Express {
@@ -19,10 +19,18 @@ declare global {
   }
 }
 
-interface GroupFormValues { name: string; is_superuser: boolean; attributes: string }
+interface GroupFormValues {
+  name: string;
+  is_superuser: boolean;
+  attributes: string;
+}
 type GroupFormErrors = Partial<Record<keyof GroupFormValues, string>>;
 
-const nameSchema = Joi.string().trim().required().max(150).custom(validName)
+const nameSchema = Joi.string()
+  .trim()
+  .required()
+  .max(150)
+  .custom(validName)
   .messages({ 'string.empty': 'Enter a name', 'any.required': 'Enter a name', 'string.max': 'Use at most 150 characters' });
 
 function readGroupForm(body: Record<string, unknown> = {}, defaults: GroupFormValues) {
@@ -36,9 +44,10 @@ function readGroupForm(body: Record<string, unknown> = {}, defaults: GroupFormVa
   if (name.error) errors.name = name.error.details[0].message;
   const attributes = parseAttributes(values.attributes);
   if ('problem' in attributes) errors.attributes = attributes.problem;
-  const fields: GroupFields | undefined = Object.keys(errors).length || 'problem' in attributes
-    ? undefined
-    : { name: name.value, isSuperuser: values.is_superuser, attributes: attributes.value };
+  const fields: GroupFields | undefined =
+    Object.keys(errors).length || 'problem' in attributes
+      ? undefined
+      : { name: name.value, isSuperuser: values.is_superuser, attributes: attributes.value };
   return { values, errors, fields };
 }
 
@@ -52,7 +61,10 @@ function showForm(req: Request, res: Response, locals: { group?: Group; values: 
     action: group ? `/directory/groups/${group.id}` : '/directory/groups',
     nav: 'groups',
     content: '../directory/groups/_form',
-    crumbs: [{ href: '/directory/groups', text: 'Groups' }, ...(group ? [{ href: `/directory/groups/${group.id}`, text: group.name }] : [])],
+    crumbs: [
+      { href: '/directory/groups', text: 'Groups' },
+      ...(group ? [{ href: `/directory/groups/${group.id}`, text: group.name }] : []),
+    ],
   };
   return res.dialog(view, status);
 }
@@ -67,14 +79,26 @@ export function groupRoutes(db: Knex): Router {
     changedEvent: 'groups-changed',
     back: () => '/directory/groups',
     load: async (_req, ids) => {
-      const groups = await Promise.all(parseIds(ids).slice(0, 200).map((id) => findGroup(db, id)));
-      return groups.filter((g): g is Group => Boolean(g)).map((g) => ({
-        id: g.id, label: g.name, details: [`${g.members} ${g.members === 1 ? 'member' : 'members'}`, ...(g.isSuperuser ? ['superuser group'] : [])],
-      }));
+      const groups = await Promise.all(
+        parseIds(ids)
+          .slice(0, 200)
+          .map((id) => findGroup(db, id)),
+      );
+      return groups
+        .filter((g): g is Group => Boolean(g))
+        .map((g) => ({
+          id: g.id,
+          label: g.name,
+          details: [`${g.members} ${g.members === 1 ? 'member' : 'members'}`, ...(g.isSuperuser ? ['superuser group'] : [])],
+        }));
     },
     warning: () => 'The members stay; only their membership in these groups ends.',
     apply: async (req, items) => {
-      const deleted = await deleteGroups(db, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
+      const deleted = await deleteGroups(
+        db,
+        items.map((i) => ({ id: Number(i.id), name: i.label })),
+        actorOf(req),
+      );
       if (!deleted.length) return null;
       return deleted.length === 1 ? `Group ${deleted[0].name} deleted.` : `${deleted.length} groups deleted.`;
     },
@@ -96,14 +120,18 @@ export function groupRoutes(db: Knex): Router {
     await res.page('directory/groups/index', locals);
   });
 
-  router.get('/new', (req, res) =>
-    showForm(req, res, { values: { name: '', is_superuser: false, attributes: '{}' }, errors: {} }));
+  router.get('/new', (req, res) => showForm(req, res, { values: { name: '', is_superuser: false, attributes: '{}' }, errors: {} }));
 
   router.post('/', async (req, res) => {
     const form = readGroupForm(req.body, { name: '', is_superuser: false, attributes: '{}' });
-    const saved = form.fields && await createGroup(db, form.fields, actorOf(req));
+    const saved = form.fields && (await createGroup(db, form.fields, actorOf(req)));
     if (!saved || !saved.ok) {
-      return showForm(req, res, { values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
+      return showForm(
+        req,
+        res,
+        { values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors },
+        422,
+      );
     }
     await finishDialog(req, res, {
       changed: 'groups-changed',
@@ -114,7 +142,13 @@ export function groupRoutes(db: Knex): Router {
 
   router.get('/:groupId', async (req, res) => {
     const group = req.group!;
-    const locals = { title: group.name, nav: 'groups', group, attributes: attributesText(group.attributes), members: await membersOf(db, group.id) };
+    const locals = {
+      title: group.name,
+      nav: 'groups',
+      group,
+      attributes: attributesText(group.attributes),
+      members: await membersOf(db, group.id),
+    };
     if (isRegion(req, 'group-page')) return res.fragment('directory/groups/_group', locals);
     await res.page('directory/groups/show', locals);
   });
@@ -124,17 +158,26 @@ export function groupRoutes(db: Knex): Router {
   router.post('/:groupId', async (req, res) => {
     const before = req.group!;
     const form = readGroupForm(req.body, valuesOf(before));
-    let saved;
+    let saved: Awaited<ReturnType<typeof updateGroup>> | undefined;
     try {
-      saved = form.fields && await updateGroup(db, before, form.fields, actorOf(req));
+      saved = form.fields && (await updateGroup(db, before, form.fields, actorOf(req)));
     } catch (err) {
       if (!(err instanceof HttpError) || err.status !== 422) throw err;
       return showForm(req, res, { group: before, values: form.values, errors: { ...form.errors, is_superuser: err.message } }, 422);
     }
     if (!saved || !saved.ok) {
-      return showForm(req, res, { group: before, values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors }, 422);
+      return showForm(
+        req,
+        res,
+        { group: before, values: form.values, errors: saved && !saved.ok ? { ...form.errors, name: saved.message } : form.errors },
+        422,
+      );
     }
-    await finishDialog(req, res, { changed: 'groups-changed', toast: `Group ${saved.group.name} saved.`, back: `/directory/groups/${before.id}` });
+    await finishDialog(req, res, {
+      changed: 'groups-changed',
+      toast: `Group ${saved.group.name} saved.`,
+      back: `/directory/groups/${before.id}`,
+    });
   });
 
   return router;

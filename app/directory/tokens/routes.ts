@@ -1,17 +1,27 @@
-import { Router, type Request, type Response } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
 import type { Actor } from '../../events/events.js';
+import { type BulkAction, bulkRoute } from '../../http/bulk.js';
 import { actorOf } from '../../http/guard.js';
-import { text } from '../form-fields.js';
-import { bulkRoute, type BulkAction } from '../../http/bulk.js';
 import { isRegion } from '../../http/htmx.js';
 import { formatDateTime } from '../../http/view-helpers.js';
+import { text } from '../form-fields.js';
 import { createToken, deleteTokens, listTokens, revokeTokens } from './tokens.js';
 
-const LIFETIMES: [string, number | null][] = [['30 days', 30], ['90 days', 90], ['1 year', 365], ['Never', null]];
+const LIFETIMES: [string, number | null][] = [
+  ['30 days', 30],
+  ['90 days', 90],
+  ['1 year', 365],
+  ['Never', null],
+];
 const DAY = 86_400_000;
 
-interface Values { identifier: string; description: string; owner: string; expires_in: string }
+interface Values {
+  identifier: string;
+  description: string;
+  owner: string;
+  expires_in: string;
+}
 
 /** Directory > Tokens: API tokens for programs (form posts with a bearer token, the /api/v3 API). */
 export function tokenRoutes(db: Knex): Router {
@@ -19,7 +29,12 @@ export function tokenRoutes(db: Knex): Router {
 
   function form(req: Request, res: Response, values: Values, errors: Partial<Record<keyof Values, string>>, status = 200) {
     const locals = {
-      title: 'Create API token', nav: 'tokens', content: '../directory/tokens/_form', values, errors, lifetimes: LIFETIMES,
+      title: 'Create API token',
+      nav: 'tokens',
+      content: '../directory/tokens/_form',
+      values,
+      errors,
+      lifetimes: LIFETIMES,
       crumbs: [{ href: '/directory/tokens', text: 'Tokens' }],
     };
     return res.dialog(locals, status);
@@ -27,20 +42,41 @@ export function tokenRoutes(db: Knex): Router {
 
   const selected = async (ids: string[]) => {
     const wanted = new Set(ids);
-    return (await listTokens(db)).filter((t) => wanted.has(String(t.id)))
-      .map((t) => ({ id: t.id, label: t.identifier, details: [`owner ${t.owner}`, t.revoked ? 'revoked' : `expires ${formatDateTime(t.expires, 'never')}`] }));
+    return (await listTokens(db))
+      .filter((t) => wanted.has(String(t.id)))
+      .map((t) => ({
+        id: t.id,
+        label: t.identifier,
+        details: [`owner ${t.owner}`, t.revoked ? 'revoked' : `expires ${formatDateTime(t.expires, 'never')}`],
+      }));
   };
   const action = (verb: 'Revoke' | 'Delete', apply: (ids: number[], actor: Actor) => Promise<unknown[]>): BulkAction => ({
-    verb, noun: ['token', 'tokens'], changedEvent: 'tokens-changed', back: () => '/directory/tokens',
+    verb,
+    noun: ['token', 'tokens'],
+    changedEvent: 'tokens-changed',
+    back: () => '/directory/tokens',
     load: (_req, ids) => selected(ids),
     warning: () => 'Programs using these tokens are refused from now on.',
     apply: async (req, items) => {
-      const done = (await apply(items.map((i) => Number(i.id)), actorOf(req))).length;
+      const done = (
+        await apply(
+          items.map((i) => Number(i.id)),
+          actorOf(req),
+        )
+      ).length;
       return done ? `${done === 1 ? 'Token' : `${done} tokens`} ${verb === 'Revoke' ? 'revoked' : 'deleted'}.` : null;
     },
   });
-  bulkRoute(router, '/revoke', action('Revoke', (ids, actor) => revokeTokens(db, ids, actor)));
-  bulkRoute(router, '/delete', action('Delete', (ids, actor) => deleteTokens(db, ids, actor)));
+  bulkRoute(
+    router,
+    '/revoke',
+    action('Revoke', (ids, actor) => revokeTokens(db, ids, actor)),
+  );
+  bulkRoute(
+    router,
+    '/delete',
+    action('Delete', (ids, actor) => deleteTokens(db, ids, actor)),
+  );
 
   router.get('/', async (req, res) => {
     const locals = { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) };
@@ -48,16 +84,18 @@ export function tokenRoutes(db: Knex): Router {
     await res.page('directory/tokens/index', locals);
   });
 
-  router.get('/new', (req, res) =>
-    form(req, res, { identifier: '', description: '', owner: req.user!.username, expires_in: '90' }, {}));
+  router.get('/new', (req, res) => form(req, res, { identifier: '', description: '', owner: req.user!.username, expires_in: '90' }, {}));
 
   router.post('/', async (req, res) => {
     const values: Values = {
-      identifier: text(req.body?.identifier).trim(), description: text(req.body?.description).trim(),
-      owner: text(req.body?.owner).trim() || req.user!.username, expires_in: text(req.body?.expires_in) || '90',
+      identifier: text(req.body?.identifier).trim(),
+      description: text(req.body?.description).trim(),
+      owner: text(req.body?.owner).trim() || req.user!.username,
+      expires_in: text(req.body?.expires_in) || '90',
     };
     const errors: Partial<Record<keyof Values, string>> = {};
-    if (!/^[a-z0-9][a-z0-9._-]{0,99}$/i.test(values.identifier)) errors.identifier = 'Use 1 to 100 letters, digits, dots, dashes or underscores';
+    if (!/^[a-z0-9][a-z0-9._-]{0,99}$/i.test(values.identifier))
+      errors.identifier = 'Use 1 to 100 letters, digits, dots, dashes or underscores';
     if (values.description.length > 255) errors.description = 'Use at most 255 characters';
     const owner = await db('users').where({ username: values.owner }).first('id');
     if (!owner) errors.owner = `There is no user named “${values.owner}”`;
@@ -65,12 +103,26 @@ export function tokenRoutes(db: Knex): Router {
     if (!lifetime) errors.expires_in = 'Choose a lifetime from the list';
     if (Object.keys(errors).length) return form(req, res, values, errors, 422);
     const days = lifetime![1];
-    const result = await createToken(db, {
-      identifier: values.identifier, description: values.description, ownerId: owner!.id, expires: days ? new Date(Date.now() + days * DAY) : null,
-    }, actorOf(req));
+    const result = await createToken(
+      db,
+      {
+        identifier: values.identifier,
+        description: values.description,
+        ownerId: owner!.id,
+        expires: days ? new Date(Date.now() + days * DAY) : null,
+      },
+      actorOf(req),
+    );
     if (!result.ok) return form(req, res, values, { [result.field]: result.message }, 422);
     res.set('Cache-Control', 'no-store').set('HX-Trigger', 'tokens-changed').status(201);
-    const locals = { title: `Token ${result.token.identifier}`, nav: 'tokens', content: '../directory/tokens/_key', token: result.token, key: result.key, crumbs: [{ href: '/directory/tokens', text: 'Tokens' }] };
+    const locals = {
+      title: `Token ${result.token.identifier}`,
+      nav: 'tokens',
+      content: '../directory/tokens/_key',
+      token: result.token,
+      key: result.key,
+      crumbs: [{ href: '/directory/tokens', text: 'Tokens' }],
+    };
     return res.dialog(locals, 201);
   });
 

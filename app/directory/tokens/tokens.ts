@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiTokenRow, Db } from '../../db.js';
 import { isUniqueViolation, toDate } from '../../db.js';
-import { recordEvent, recordEvents } from '../../events/events.js';
 import type { Actor } from '../../events/events.js';
+import { recordEvent, recordEvents } from '../../events/events.js';
 
 export interface ApiToken {
   id: number;
@@ -24,13 +24,23 @@ export function hashKey(key: string): string {
 
 function toToken(row: ApiTokenRow & { username: string }): ApiToken {
   return {
-    id: row.id, identifier: row.identifier, description: row.description, owner: row.username, ownerId: row.user_id,
-    expires: toDate(row.expires), revoked: toDate(row.revoked), created: toDate(row.created)!, lastUsed: toDate(row.last_used),
+    id: row.id,
+    identifier: row.identifier,
+    description: row.description,
+    owner: row.username,
+    ownerId: row.user_id,
+    expires: toDate(row.expires),
+    revoked: toDate(row.revoked),
+    created: toDate(row.created)!,
+    lastUsed: toDate(row.last_used),
   };
 }
 
 export async function listTokens(db: Db): Promise<ApiToken[]> {
-  const rows = await db('api_tokens').join('users', 'users.id', 'api_tokens.user_id').orderBy('api_tokens.identifier').limit(1000)
+  const rows = await db('api_tokens')
+    .join('users', 'users.id', 'api_tokens.user_id')
+    .orderBy('api_tokens.identifier')
+    .limit(1000)
     .select('api_tokens.*', 'users.username');
   return rows.map(toToken);
 }
@@ -38,15 +48,33 @@ export async function listTokens(db: Db): Promise<ApiToken[]> {
 export type CreateResult = { ok: true; token: ApiToken; key: string } | { ok: false; field: 'identifier'; message: string };
 
 /** A new token; its key is returned once and only its hash is kept. */
-export async function createToken(db: Db, fields: { identifier: string; description: string; ownerId: number; expires: Date | null }, actor: Actor): Promise<CreateResult> {
+export async function createToken(
+  db: Db,
+  fields: { identifier: string; description: string; ownerId: number; expires: Date | null },
+  actor: Actor,
+): Promise<CreateResult> {
   const key = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   try {
     return await db.transaction(async (trx) => {
       const [id] = await trx('api_tokens').insert({
-        identifier: fields.identifier, description: fields.description, user_id: fields.ownerId, key_hash: hashKey(key), expires: fields.expires, created: new Date(),
+        identifier: fields.identifier,
+        description: fields.description,
+        user_id: fields.ownerId,
+        key_hash: hashKey(key),
+        expires: fields.expires,
+        created: new Date(),
       });
-      const row = await trx('api_tokens').join('users', 'users.id', 'api_tokens.user_id').where('api_tokens.id', Number(id)).first('api_tokens.*', 'users.username');
-      await recordEvent(trx, { action: 'model_created', user: actor, app: 'roster.api', clientIp: actor.ip, context: { model: modelRef({ id: Number(id), identifier: fields.identifier }) } });
+      const row = await trx('api_tokens')
+        .join('users', 'users.id', 'api_tokens.user_id')
+        .where('api_tokens.id', Number(id))
+        .first('api_tokens.*', 'users.username');
+      await recordEvent(trx, {
+        action: 'model_created',
+        user: actor,
+        app: 'roster.api',
+        clientIp: actor.ip,
+        context: { model: modelRef({ id: Number(id), identifier: fields.identifier }) },
+      });
       return { ok: true as const, token: toToken(row!), key };
     });
   } catch (err) {
@@ -65,12 +93,28 @@ function modelRef(token: { id: number; identifier: string }) {
  */
 export async function revokeTokens(db: Db, ids: number[], actor: Actor): Promise<{ id: number; identifier: string }[]> {
   return db.transaction(async (trx) => {
-    const tokens: { id: number; identifier: string }[] = await trx('api_tokens').whereIn('id', ids).whereNull('revoked').forUpdate().select('id', 'identifier');
+    const tokens: { id: number; identifier: string }[] = await trx('api_tokens')
+      .whereIn('id', ids)
+      .whereNull('revoked')
+      .forUpdate()
+      .select('id', 'identifier');
     if (!tokens.length) return [];
-    await trx('api_tokens').whereIn('id', tokens.map((t) => t.id)).update({ revoked: new Date() });
-    await recordEvents(trx, tokens.map((token) => ({
-      action: 'model_updated' as const, user: actor, app: 'roster.api', clientIp: actor.ip, context: { model: modelRef(token), changed: ['revoked'] },
-    })));
+    await trx('api_tokens')
+      .whereIn(
+        'id',
+        tokens.map((t) => t.id),
+      )
+      .update({ revoked: new Date() });
+    await recordEvents(
+      trx,
+      tokens.map((token) => ({
+        action: 'model_updated' as const,
+        user: actor,
+        app: 'roster.api',
+        clientIp: actor.ip,
+        context: { model: modelRef(token), changed: ['revoked'] },
+      })),
+    );
     return tokens;
   });
 }
@@ -80,10 +124,22 @@ export async function deleteTokens(db: Db, ids: number[], actor: Actor): Promise
   return db.transaction(async (trx) => {
     const tokens: { id: number; identifier: string }[] = await trx('api_tokens').whereIn('id', ids).forUpdate().select('id', 'identifier');
     if (!tokens.length) return [];
-    await trx('api_tokens').whereIn('id', tokens.map((t) => t.id)).delete();
-    await recordEvents(trx, tokens.map((token) => ({
-      action: 'model_deleted' as const, user: actor, app: 'roster.api', clientIp: actor.ip, context: { model: modelRef(token) },
-    })));
+    await trx('api_tokens')
+      .whereIn(
+        'id',
+        tokens.map((t) => t.id),
+      )
+      .delete();
+    await recordEvents(
+      trx,
+      tokens.map((token) => ({
+        action: 'model_deleted' as const,
+        user: actor,
+        app: 'roster.api',
+        clientIp: actor.ip,
+        context: { model: modelRef(token) },
+      })),
+    );
     return tokens;
   });
 }
@@ -92,12 +148,26 @@ export type Verdict = { ok: true; userId: number; tokenId: number } | { ok: fals
 
 /** The owner of a valid key. Unknown, revoked and expired keys are refused (and the refusal recorded). */
 export async function checkKey(db: Db, key: string, clientIp: string | undefined): Promise<Verdict> {
-  const row = await db('api_tokens').where({ key_hash: hashKey(key) }).first();
+  const row = await db('api_tokens')
+    .where({ key_hash: hashKey(key) })
+    .first();
   const now = new Date();
-  const reason = !row ? 'unknown token' : row.revoked ? 'token revoked' : row.expires && toDate(row.expires)! <= now ? 'token expired' : undefined;
+  const reason = !row
+    ? 'unknown token'
+    : row.revoked
+      ? 'token revoked'
+      : row.expires && toDate(row.expires)! <= now
+        ? 'token expired'
+        : undefined;
   if (reason || !row) {
     const owner = row ? await db('users').where({ id: row.user_id }).first('id', 'username', 'email') : null;
-    await recordEvent(db, { action: 'suspicious_request', user: owner, app: 'roster.api', clientIp, context: { reason, token: row?.identifier } });
+    await recordEvent(db, {
+      action: 'suspicious_request',
+      user: owner,
+      app: 'roster.api',
+      clientIp,
+      context: { reason, token: row?.identifier },
+    });
     return { ok: false, reason: reason! };
   }
   const lastUsed = toDate(row.last_used);

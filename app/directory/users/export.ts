@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../../db.js';
 import { isSqlite, toDate } from '../../db.js';
 import { whereListed, wherePrefix } from './list-query.js';
-import { parseFilter, SEARCHED, type ListFilter } from './list-url.js';
+import { type ListFilter, parseFilter, SEARCHED } from './list-url.js';
 
 const COLUMNS = ['id', 'uuid', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'date_joined'] as const;
 
@@ -21,7 +21,7 @@ export async function* exportRows(db: Db, filter: ListFilter): AsyncGenerator<Re
     yield* exportQuery(db, filter).stream() as AsyncIterable<Record<string, unknown>>;
     return;
   }
-  for (let after: string | null = null; ;) {
+  for (let after: string | null = null; ; ) {
     const query = exportQuery(db, filter).limit(EXPORT_BATCH);
     if (after !== null) query.where('username', '>', after);
     const batch: Record<string, unknown>[] = await query;
@@ -35,7 +35,10 @@ export async function* exportRows(db: Db, filter: ListFilter): AsyncGenerator<Re
 function exportQuery(db: Db, filter: ListFilter): Knex.QueryBuilder {
   const query = db('users').select(...COLUMNS);
   whereListed(query, filter);
-  if (filter.q) query.where((w) => { for (const column of SEARCHED) w.orWhere((c) => wherePrefix(c, column, filter.q)); });
+  if (filter.q)
+    query.where((w) => {
+      for (const column of SEARCHED) w.orWhere((c) => wherePrefix(c, column, filter.q));
+    });
   return query.orderBy('username');
 }
 
@@ -59,7 +62,9 @@ export function exportRoutes(db: Knex): Router {
     const closed = once(res, 'close');
     // Leaving the loop (the client went away) ends the database stream or the batches too.
     for await (const row of exportRows(db, filter)) {
-      const line = COLUMNS.map((c) => csvField(c === 'last_login' || c === 'date_joined' ? toDate(row[c] as never) : c === 'is_active' ? Boolean(row[c]) : row[c])).join(',');
+      const line = COLUMNS.map((c) =>
+        csvField(c === 'last_login' || c === 'date_joined' ? toDate(row[c] as never) : c === 'is_active' ? Boolean(row[c]) : row[c]),
+      ).join(',');
       if (!res.write(`${line}\r\n`)) await Promise.race([once(res, 'drain'), closed]);
       if (res.destroyed) break;
     }

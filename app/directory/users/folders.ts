@@ -32,7 +32,14 @@ export async function folderTree(db: Db): Promise<Folder[]> {
     for (const [i, segment] of path.split('/').entries()) {
       let child = node.children.find((c) => c.name === segment);
       if (!child) {
-        child = { name: segment, path: path.split('/').slice(0, i + 1).join('/'), children: [] };
+        child = {
+          name: segment,
+          path: path
+            .split('/')
+            .slice(0, i + 1)
+            .join('/'),
+          children: [],
+        };
         node.children.push(child);
       }
       node = child;

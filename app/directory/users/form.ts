@@ -1,7 +1,6 @@
 import Joi from 'joi';
+import { normalName, USERNAME_MAX, validName } from '../../identity/names.js';
 import { ATTRIBUTES_MAX, checkbox, parseAttributes, text } from '../form-fields.js';
-import { normalName, validName } from '../../identity/names.js';
-import { USERNAME_MAX } from '../../identity/names.js';
 import { DEFAULT_PATH, pathProblem, USER_TYPES, type UserType } from './rules.js';
 
 /** The form as typed: what a re-rendered form shows back. */
@@ -28,22 +27,35 @@ export interface UserFields {
 }
 
 const schema = Joi.object<UserFormValues>({
-  username: Joi.string().trim().required().max(USERNAME_MAX).custom(validName)
+  username: Joi.string()
+    .trim()
+    .required()
+    .max(USERNAME_MAX)
+    .custom(validName)
     .messages({
       'string.empty': 'Enter a username',
       'any.required': 'Enter a username',
       'string.max': `Use at most ${USERNAME_MAX} characters`,
     }),
-  path: Joi.string().required().custom((value: string, helpers) => {
-    const problem = pathProblem(value);
-    return problem ? helpers.message({ custom: problem }) : normalName(value);
-  }).messages({ 'string.empty': pathProblem('')! }),
+  path: Joi.string()
+    .required()
+    .custom((value: string, helpers) => {
+      const problem = pathProblem(value);
+      return problem ? helpers.message({ custom: problem }) : normalName(value);
+    })
+    .messages({ 'string.empty': pathProblem('')! }),
   attributes: Joi.string().allow('').max(ATTRIBUTES_MAX).messages({ 'string.max': 'Attributes are limited to 64 KB' }),
   name: Joi.string().trim().allow('').max(255).messages({ 'string.max': 'Use at most 255 characters' }),
-  email: Joi.string().trim().allow('').max(254).email({ tlds: false })
+  email: Joi.string()
+    .trim()
+    .allow('')
+    .max(254)
+    .email({ tlds: false })
     .messages({ 'string.email': 'Enter an e-mail address such as ana@example.com', 'string.max': 'Use at most 254 characters' }),
   is_active: Joi.boolean(),
-  type: Joi.string().valid(...USER_TYPES).messages({ 'any.only': 'Choose internal, external or service account' }),
+  type: Joi.string()
+    .valid(...USER_TYPES)
+    .messages({ 'any.only': 'Choose internal, external or service account' }),
 }).unknown(true);
 
 export function formValues(body: Record<string, unknown>, defaults: UserFormValues): UserFormValues {
@@ -60,12 +72,20 @@ export function formValues(body: Record<string, unknown>, defaults: UserFormValu
 }
 
 export const NEW_USER_VALUES: UserFormValues = {
-  username: '', path: DEFAULT_PATH, attributes: '{}', name: '', email: '', is_active: true, type: 'internal',
+  username: '',
+  path: DEFAULT_PATH,
+  attributes: '{}',
+  name: '',
+  email: '',
+  is_active: true,
+  type: 'internal',
 };
 
 /** Validates a submitted form against the current values (defaults for a new user). */
-export function readUserForm(body: Record<string, unknown>, defaults: UserFormValues = NEW_USER_VALUES):
-  { values: UserFormValues; errors: UserFormErrors; fields?: UserFields } {
+export function readUserForm(
+  body: Record<string, unknown>,
+  defaults: UserFormValues = NEW_USER_VALUES,
+): { values: UserFormValues; errors: UserFormErrors; fields?: UserFields } {
   const values = formValues(body ?? {}, defaults);
   const { value, error } = schema.validate(values, { abortEarly: false, convert: true });
   const errors: UserFormErrors = {};

@@ -2,19 +2,19 @@ import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
 import { isMariaDb, isSqlite, likeStartsWithSql, startsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
-import { encodeCursor, PAGE_SIZE, SEARCHED, SORTS, type Cursor, type ListFilter, type SortKey } from './list-url.js';
+import { type Cursor, encodeCursor, type ListFilter, PAGE_SIZE, SEARCHED, SORTS, type SortKey } from './list-url.js';
 import type { User } from './users.js';
 
 /**
  * "The column starts with the prefix", written so that the column's index serves it: a range on
  * the case-sensitive username, LIKE on name and e-mail (case-insensitive columns on both databases).
  */
-function prefixSql(column: typeof SEARCHED[number], prefix: string): [string, string[]] {
+function prefixSql(column: (typeof SEARCHED)[number], prefix: string): [string, string[]] {
   if (column === 'username') return startsWithSql('username', prefix);
   return likeStartsWithSql(column, prefix);
 }
 
-export function wherePrefix(qb: Knex.QueryBuilder, column: typeof SEARCHED[number], prefix: string): void {
+export function wherePrefix(qb: Knex.QueryBuilder, column: (typeof SEARCHED)[number], prefix: string): void {
   qb.whereRaw(...prefixSql(column, prefix));
 }
 
@@ -36,10 +36,14 @@ export function whereListed(qb: Knex.QueryBuilder, filter: ListFilter, folder = 
 
 function sortValue(user: ListedUser, sort: SortKey): string | number | null {
   switch (sort) {
-    case 'username': return user.username;
-    case 'name': return user.name;
-    case 'last_login': return user.lastLogin ? user.lastLogin.getTime() : null;
-    case 'is_active': return user.isActive ? 1 : 0;
+    case 'username':
+      return user.username;
+    case 'name':
+      return user.name;
+    case 'last_login':
+      return user.lastLogin ? user.lastLogin.getTime() : null;
+    case 'is_active':
+      return user.isActive ? 1 : 0;
   }
 }
 
@@ -65,7 +69,8 @@ function whereBeyond(qb: Knex.QueryBuilder, filter: ListFilter, sort: SortKey, c
       outer.where((same) => same.whereNull(column).where('username', cmp, cursor.username));
       if (forward) outer.orWhereNotNull(column);
     } else {
-      outer.where(column, cmp, value as never)
+      outer
+        .where(column, cmp, value as never)
         .orWhere((same) => same.where(column, value as never).where('username', cmp, cursor.username));
       if (!forward) outer.orWhereNull(column);
     }
@@ -75,12 +80,18 @@ function whereBeyond(qb: Knex.QueryBuilder, filter: ListFilter, sort: SortKey, c
 /** What a row of the list shows; the query reads these columns only. */
 export type ListedUser = Pick<User, 'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin'>;
 const LIST_COLUMNS = ['id', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login'] as const;
-type ListRow = Pick<UserRow, typeof LIST_COLUMNS[number]>;
+type ListRow = Pick<UserRow, (typeof LIST_COLUMNS)[number]>;
 
 function toListed(row: ListRow): ListedUser {
   return {
-    id: row.id, username: row.username, name: row.name, email: row.email, isActive: Boolean(row.is_active),
-    path: row.path, type: row.type as User['type'], lastLogin: toDate(row.last_login),
+    id: row.id,
+    username: row.username,
+    name: row.name,
+    email: row.email,
+    isActive: Boolean(row.is_active),
+    path: row.path,
+    type: row.type as User['type'],
+    lastLogin: toDate(row.last_login),
   };
 }
 
@@ -99,7 +110,8 @@ type MatchRow = ListRow & { seg: number };
  */
 export async function searchUsers(db: Db, filter: ListFilter, pageSize = PAGE_SIZE): Promise<UserPage> {
   const backwards = filter.page?.direction === 'before';
-  const rows: ListRow[] = filter.sort === 'match' ? await matchPage(db, filter, pageSize) : await sortedPage(db, filter, filter.sort, pageSize);
+  const rows: ListRow[] =
+    filter.sort === 'match' ? await matchPage(db, filter, pageSize) : await sortedPage(db, filter, filter.sort, pageSize);
   const more = rows.length > pageSize;
   const shown = rows.slice(0, pageSize);
   if (backwards) shown.reverse();
@@ -128,7 +140,7 @@ type PageQuery = (match?: (q: Knex.QueryBuilder) => void, folder?: boolean, from
 async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: number): Promise<ListRow[]> {
   const column = SORTS[sort].column;
   const backwards = filter.page?.direction === 'before';
-  const order = (filter.descending !== backwards) ? 'desc' : 'asc';
+  const order = filter.descending !== backwards ? 'desc' : 'asc';
   const page: PageQuery = (match, folder = true, from = 'users') => {
     const query = db.from(from).select(...LIST_COLUMNS);
     whereListed(query, filter, folder);
@@ -143,8 +155,7 @@ async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: n
   // that suits it: with one OR over both, MariaDB walks the username index past every other
   // folder's users.
   const path = filter.path;
-  const parts = [page((q) => q.where('path', path), false), page((q) => whereBelow(q, path), false)]
-    .map((p) => p.toSQL().toNative());
+  const parts = [page((q) => q.where('path', path), false), page((q) => whereBelow(q, path), false)].map((p) => p.toSQL().toNative());
   return mergeParts(db, parts, column, order, pageSize, 'union all'); // a user is in one folder
 }
 
@@ -152,10 +163,21 @@ async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: n
  * Parts that are each ordered and cut to a page, merged into the page in (column, username) order
  * by one statement; `union` drops a row that two parts both found.
  */
-function mergeParts(db: Db, parts: Knex.SqlNative[], column: string, order: string, pageSize: number, combine: 'union' | 'union all'): Promise<ListRow[]> {
+function mergeParts(
+  db: Db,
+  parts: Knex.SqlNative[],
+  column: string,
+  order: string,
+  pageSize: number,
+  combine: 'union' | 'union all',
+): Promise<ListRow[]> {
   const orderBy = column === 'username' ? `username ${order}` : `${column} ${order}, username ${order}`;
   const union = parts.map((p, i) => `select * from (${p.sql}) as part${i}`).join(` ${combine} `);
-  return runLimited(db, `select * from (${union}) as merged order by ${orderBy} limit ${pageSize + 1}`, parts.flatMap((p) => p.bindings));
+  return runLimited(
+    db,
+    `select * from (${union}) as merged order by ${orderBy} limit ${pageSize + 1}`,
+    parts.flatMap((p) => p.bindings),
+  );
 }
 
 /**
@@ -164,14 +186,23 @@ function mergeParts(db: Db, parts: Knex.SqlNative[], column: string, order: stri
  * make the database walk the sort index past every row that does not match. Unlike the match
  * order, this sorts every match: a common beginning costs more, within the statement time limit.
  */
-async function searchSorted(db: Db, filter: ListFilter, sort: SortKey, page: PageQuery, pageSize: number, order: string): Promise<ListRow[]> {
+async function searchSorted(
+  db: Db,
+  filter: ListFilter,
+  sort: SortKey,
+  page: PageQuery,
+  pageSize: number,
+  order: string,
+): Promise<ListRow[]> {
   const column = SORTS[sort].column;
   const mariaDb = await isMariaDb(db);
   const parts = SEARCHED.map((searched) => {
     // MariaDB would rather walk the sort column's index past every non-matching row than sort the
     // matches of the searched column's index; it is told not to use the sort index for the order.
     const from = mariaDb && searched !== column ? usersWithoutSortOrder(db) : 'users';
-    return page((w) => wherePrefix(w, searched, filter.q), true, from).toSQL().toNative();
+    return page((w) => wherePrefix(w, searched, filter.q), true, from)
+      .toSQL()
+      .toNative();
   });
   return mergeParts(db, parts, column, order, pageSize, 'union'); // a user may match in two parts
 }
@@ -197,17 +228,35 @@ async function matchPage(db: Db, filter: ListFilter, pageSize: number): Promise<
   const read = async (excludeEarlier: boolean): Promise<MatchRow[]> => {
     const parts = segments.map((seg) => {
       const column = SEARCHED[seg];
-      const query = db('users').select(...LIST_COLUMNS, db.raw(`${seg} as seg`), db.raw(`(${byUsername}) as by_username`, byUsernameArgs), db.raw(`(${byName}) as by_name`, byNameArgs));
+      const query = db('users').select(
+        ...LIST_COLUMNS,
+        db.raw(`${seg} as seg`),
+        db.raw(`(${byUsername}) as by_username`, byUsernameArgs),
+        db.raw(`(${byName}) as by_name`, byNameArgs),
+      );
       whereListed(query, filter);
       wherePrefix(query, column, filter.q);
       if (excludeEarlier) for (const earlier of SEARCHED.slice(0, seg)) query.whereNot((w) => wherePrefix(w, earlier, filter.q));
       if (cursor && cursor.segment === seg) whereFrom(query, column, cursor, backwards);
       if (column !== 'username') query.orderBy(column, order);
-      return { column, ...query.orderBy('username', order).limit(pageSize + 1).toSQL().toNative() };
+      return {
+        column,
+        ...query
+          .orderBy('username', order)
+          .limit(pageSize + 1)
+          .toSQL()
+          .toNative(),
+      };
     });
-    const union = parts.map((p, k) => `select m${k}.*, ${k} as part, row_number() over (order by ${p.column === 'username' ? '' : `m${k}.${p.column} ${order}, `}m${k}.username ${order}) as rk from (${p.sql}) as m${k}`);
+    const union = parts.map(
+      (p, k) =>
+        `select m${k}.*, ${k} as part, row_number() over (order by ${p.column === 'username' ? '' : `m${k}.${p.column} ${order}, `}m${k}.username ${order}) as rk from (${p.sql}) as m${k}`,
+    );
     const rows = await runLimited<MatchRow & { part: number; rk: number; by_username: unknown; by_name: unknown }>(
-      db, union.join(' union all '), parts.flatMap((p) => p.bindings));
+      db,
+      union.join(' union all '),
+      parts.flatMap((p) => p.bindings),
+    );
     const kept: MatchRow[] = [];
     for (const [k] of parts.entries()) {
       const ofPart = rows.filter((r) => Number(r.part) === k).sort((a, b) => Number(a.rk) - Number(b.rk));
@@ -228,7 +277,9 @@ function whereFrom(qb: Knex.QueryBuilder, column: string, cursor: Cursor, backwa
     qb.where('username', strict, cursor.username);
     return;
   }
-  qb.where(column, loose, cursor.value as string).where((w) => w.where(column, strict, cursor.value as string).orWhere('username', strict, cursor.username));
+  qb.where(column, loose, cursor.value as string).where((w) =>
+    w.where(column, strict, cursor.value as string).orWhere('username', strict, cursor.username),
+  );
 }
 
 /** Runs a list statement, within a time limit on MariaDB; past it, the admin gets advice. */
@@ -238,7 +289,8 @@ async function runLimited<T = ListRow>(db: Db, sql: string, bindings: readonly u
     const result = await db.raw(`${mariaDb ? `set statement max_statement_time=${SEARCH_TIMEOUT_S} for ` : ''}${sql}`, bindings as never[]);
     return isSqlite(db) ? result : result[0];
   } catch (err) {
-    if ((err as { errno?: number }).errno === 1969) throw new HttpError(503, 'This search took too long. Type a longer beginning, or pick a folder first.');
+    if ((err as { errno?: number }).errno === 1969)
+      throw new HttpError(503, 'This search took too long. Type a longer beginning, or pick a folder first.');
     throw err;
   }
 }

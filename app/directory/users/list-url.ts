@@ -62,7 +62,9 @@ export function parseFilter(query: Record<string, unknown>): ListFilter {
   const chosen = entryOf(SORTS, sortName) !== undefined;
   const sort: Order = chosen ? (sortName as SortKey) : q ? 'match' : 'username';
   return {
-    path: text('path').normalize('NFC').replace(/^\/+|\/+$/g, ''),
+    path: text('path')
+      .normalize('NFC')
+      .replace(/^\/+|\/+$/g, ''),
     q,
     showInactive: text('active') === 'all',
     sort,
@@ -127,8 +129,14 @@ export function decodeCursor(token: string, order: Order): Cursor | null {
   const [direction, value, username, segment] = fields as unknown[];
   if ((direction !== 'a' && direction !== 'b') || typeof username !== 'string') return null;
   if (value !== null && typeof value !== 'string' && typeof value !== 'number') return null;
-  if (segment !== undefined && !(Number.isInteger(segment) && (segment as number) >= 0 && (segment as number) < SEARCHED.length)) return null;
-  const cursor: Cursor = { direction: direction === 'a' ? 'after' : 'before', value, username, ...(segment === undefined ? {} : { segment: segment as number }) };
+  if (segment !== undefined && !(Number.isInteger(segment) && (segment as number) >= 0 && (segment as number) < SEARCHED.length))
+    return null;
+  const cursor: Cursor = {
+    direction: direction === 'a' ? 'after' : 'before',
+    value,
+    username,
+    ...(segment === undefined ? {} : { segment: segment as number }),
+  };
   return isPositionIn(order, cursor) ? cursor : null;
 }
 
@@ -145,8 +153,11 @@ function isPositionIn(order: Order, { value, segment }: Cursor): boolean {
   switch (order) {
     case 'match':
     case 'username':
-    case 'name': return typeof value === 'string';
-    case 'last_login': return value === null || (Number.isInteger(value) && Math.abs(value as number) <= DATE_MAX_MS);
-    case 'is_active': return value === 0 || value === 1;
+    case 'name':
+      return typeof value === 'string';
+    case 'last_login':
+      return value === null || (Number.isInteger(value) && Math.abs(value as number) <= DATE_MAX_MS);
+    case 'is_active':
+      return value === 0 || value === 1;
   }
 }

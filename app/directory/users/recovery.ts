@@ -1,4 +1,4 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
 import { passwordProblem } from '../../auth/passwords.js';
 import type { Config } from '../../config.js';
@@ -20,7 +20,12 @@ declare module 'express-session' {
 
 const HOUR = 3_600_000;
 /** Lifetimes an administrator may choose for a link, besides RECOVERY_TOKEN_TTL. */
-const LIFETIMES: [string, number][] = [['30 minutes', HOUR / 2], ['1 hour', HOUR], ['4 hours', 4 * HOUR], ['24 hours', 24 * HOUR]];
+const LIFETIMES: [string, number][] = [
+  ['30 minutes', HOUR / 2],
+  ['1 hour', HOUR],
+  ['4 hours', 4 * HOUR],
+  ['24 hours', 24 * HOUR],
+];
 
 export function lifetime(config: Config, value: unknown): number {
   const ms = Number(value);
@@ -52,9 +57,19 @@ export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId
   const byId = Router();
   const actions = recoveryActions(config, db);
 
-  const showLink = (req: Request, res: Response, locals: { link?: string; expires?: Date; ttl: number; replaced?: boolean; from?: string }) => {
+  const showLink = (
+    req: Request,
+    res: Response,
+    locals: { link?: string; expires?: Date; ttl: number; replaced?: boolean; from?: string },
+  ) => {
     const user = req.subject!;
-    return show(req, res, { title: `Recovery link for ${user.username}`, content: '../recovery/_link', lifetimes: LIFETIMES, usable: user.isActive, ...locals });
+    return show(req, res, {
+      title: `Recovery link for ${user.username}`,
+      content: '../recovery/_link',
+      lifetimes: LIFETIMES,
+      usable: user.isActive,
+      ...locals,
+    });
   };
 
   // In the modal, the POST shows the link. Without htmx, Post/Redirect/Get: the link waits in the
@@ -76,10 +91,13 @@ export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId
     if (mine) delete req.session.recoveryLink;
     // Two posts at once (a double-click) each make a link, and the later one replaces the earlier;
     // which of them the session kept is a matter of timing, so a replaced link is never shown.
-    const current = mine && await tokenExists(db, mine.link.slice(mine.link.lastIndexOf('/') + 1)) ? mine : undefined;
+    const current = mine && (await tokenExists(db, mine.link.slice(mine.link.lastIndexOf('/') + 1))) ? mine : undefined;
     await showLink(req, res, {
-      link: current?.link, expires: current && new Date(current.expires), ttl: mine?.ttl ?? config.recoveryTokenTtlMs,
-      replaced: Boolean(mine && !current), from: openedFrom(req),
+      link: current?.link,
+      expires: current && new Date(current.expires),
+      ttl: mine?.ttl ?? config.recoveryTokenTtlMs,
+      replaced: Boolean(mine && !current),
+      from: openedFrom(req),
     });
   });
 
@@ -96,13 +114,17 @@ export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId
 
   const subject = loadSubject(db);
   const userFromBody = (req: Request, res: Response, next: NextFunction) => subject(req, res, next, String(req.body?.id ?? ''));
-  for (const [action, handler] of [['recovery-link', copyLink], ['recovery-email', emailLink]] as const) {
+  for (const [action, handler] of [
+    ['recovery-link', copyLink],
+    ['recovery-email', emailLink],
+  ] as const) {
     member.post(`/${action}`, handler);
     byId.post(`/${action}`, userFromBody, handler);
   }
 
   member.get('/password', (req, res) =>
-    show(req, res, { title: `Set the password of ${req.subject!.username}`, content: '../recovery/_set-password', errors: {} }));
+    show(req, res, { title: `Set the password of ${req.subject!.username}`, content: '../recovery/_set-password', errors: {} }),
+  );
 
   member.post('/password', async (req, res) => {
     const user = req.subject!;
@@ -116,7 +138,9 @@ export function recoveryRoutes(config: Config, db: Knex): { member: Router; byId
     }
     await actions.setPassword(req, user, password);
     await finishDialog(req, res, {
-      changed: 'users-changed', toast: `Password of ${user.username} set. Their other sessions have ended.`, back: `/directory/users/${user.id}`,
+      changed: 'users-changed',
+      toast: `Password of ${user.username} set. Their other sessions have ended.`,
+      back: `/directory/users/${user.id}`,
     });
   });
 

@@ -1,40 +1,49 @@
-import { Router, type Request, type Response } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../../config.js';
+import { recentEvents } from '../../events/events.js';
 import { wantsJson } from '../../http/accepts.js';
+import { actorOf } from '../../http/guard.js';
 import { isRegion } from '../../http/htmx.js';
 import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
-import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
-import { filterQuery, parseFilter, sortParam, SORTS } from './list-url.js';
-import { folderTree } from './folders.js';
-import { searchUsers } from './list-query.js';
-import { actorOf } from '../../http/guard.js';
 import { exportRoutes } from './export.js';
+import { folderTree } from './folders.js';
+import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
 import { activationRoutes, deleteUsersRoute } from './lifecycle.js';
+import { searchUsers } from './list-query.js';
+import { filterQuery, parseFilter, SORTS, sortParam } from './list-url.js';
 import { recoveryRoutes } from './recovery.js';
 import { loadSubject } from './request.js';
+import { pathProblem } from './rules.js';
 import { authenticatorsTab } from './tabs/authenticators.js';
 import { consentsTab } from './tabs/consents.js';
 import { eventsTab } from './tabs/events.js';
 import { groupsTab } from './tabs/groups.js';
 import { sessionsTab } from './tabs/sessions.js';
-import { tokensTab } from './tabs/tokens.js';
-import { recentEvents } from '../../events/events.js';
 import { renderTab } from './tabs/tabs.js';
-import { pathProblem } from './rules.js';
-import { createUser, updateUser, usernameTaken, USERNAME_TAKEN, type SaveResult, type User } from './users.js';
-
+import { tokensTab } from './tabs/tokens.js';
+import { createUser, type SaveResult, USERNAME_TAKEN, type User, updateUser, usernameTaken } from './users.js';
 
 function valuesOf(user: User): UserFormValues {
   return {
-    username: user.username, path: user.path, attributes: attributesText(user.attributes), name: user.name,
-    email: user.email, is_active: user.isActive, type: user.type,
+    username: user.username,
+    path: user.path,
+    attributes: attributesText(user.attributes),
+    name: user.name,
+    email: user.email,
+    is_active: user.isActive,
+    type: user.type,
   };
 }
 
 /** The user form, as a modal for htmx or as its own page. */
-function showForm(req: Request, res: Response, locals: { user?: User; values: UserFormValues; errors: UserFormErrors; from?: string }, status = 200) {
+function showForm(
+  req: Request,
+  res: Response,
+  locals: { user?: User; values: UserFormValues; errors: UserFormErrors; from?: string },
+  status = 200,
+) {
   const user = locals.user;
   const view = {
     ...locals,
@@ -57,8 +66,18 @@ export function userRoutes(config: Config, db: Knex): Router {
   const recovery = recoveryRoutes(config, db);
   users.use(listRoutes(db), exportRoutes(db), deleteUsersRoute(config, db), recovery.byId);
   users.param('userId', loadSubject(db));
-  users.use('/:userId', userPageRoutes(db), activationRoutes(db), recovery.member,
-    sessionsTab(db), groupsTab(db), eventsTab(db), consentsTab(db), tokensTab(db), authenticatorsTab(db));
+  users.use(
+    '/:userId',
+    userPageRoutes(db),
+    activationRoutes(db),
+    recovery.member,
+    sessionsTab(db),
+    groupsTab(db),
+    eventsTab(db),
+    consentsTab(db),
+    tokensTab(db),
+    authenticatorsTab(db),
+  );
   return users;
 }
 
@@ -68,7 +87,7 @@ export function userRoutes(config: Config, db: Knex): Router {
  */
 async function allErrors(db: Knex, form: { values: UserFormValues; errors: UserFormErrors }, saved?: SaveResult, exceptId?: number) {
   const errors = saved && !saved.ok ? { ...form.errors, [saved.field]: saved.message } : form.errors;
-  if (!errors.username && await usernameTaken(db, form.values.username.trim(), exceptId)) {
+  if (!errors.username && (await usernameTaken(db, form.values.username.trim(), exceptId))) {
     return { ...errors, username: USERNAME_TAKEN };
   }
   return errors;
@@ -79,7 +98,6 @@ function listRoutes(db: Knex): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
-
     const filter = parseFilter(req.query);
     const [page, folders] = await Promise.all([searchUsers(db, filter), folderTree(db)]);
     const locals = { title: 'Users', nav: 'users', filter, page, folders, sorts: SORTS, filterQuery, sortParam };
@@ -94,7 +112,7 @@ function listRoutes(db: Knex): Router {
 
   router.post('/', async (req, res) => {
     const form = readUserForm(req.body);
-    const saved = form.fields && await createUser(db, form.fields, actorOf(req));
+    const saved = form.fields && (await createUser(db, form.fields, actorOf(req)));
     if (!saved || !saved.ok) {
       return showForm(req, res, { values: form.values, errors: await allErrors(db, form, saved) }, 422);
     }
@@ -129,9 +147,14 @@ function userPageRoutes(db: Knex): Router {
   router.post('/', async (req, res) => {
     const before = req.subject!;
     const form = readUserForm(req.body, valuesOf(before));
-    const saved = form.fields && await updateUser(db, before, form.fields, actorOf(req));
+    const saved = form.fields && (await updateUser(db, before, form.fields, actorOf(req)));
     if (!saved || !saved.ok) {
-      return showForm(req, res, { user: before, values: form.values, errors: await allErrors(db, form, saved, before.id), from: postedFrom(req) }, 422);
+      return showForm(
+        req,
+        res,
+        { user: before, values: form.values, errors: await allErrors(db, form, saved, before.id), from: postedFrom(req) },
+        422,
+      );
     }
     const { user, changed } = saved;
     await finishDialog(req, res, {

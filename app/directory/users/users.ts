@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
 import { deleteSelected, isUniqueViolation, likeStartsWithSql, toDate, whereStartsWith } from '../../db.js';
-import { recordEvent, recordEvents, type Actor } from '../../events/events.js';
 import { HttpError, RuleError } from '../../errors.js';
-import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
+import { type Actor, recordEvent, recordEvents } from '../../events/events.js';
 import { revokeUserTokens } from '../../oauth/grants.js';
+import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
 
@@ -110,7 +110,10 @@ export async function createUser(db: Db, fields: UserFields, actor: Actor): Prom
       const id = await insertUser(trx, { ...fields });
       const user = (await findById(trx, id))!;
       await recordEvent(trx, {
-        action: 'model_created', user: actor, app: 'roster.directory', clientIp: actor.ip,
+        action: 'model_created',
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
         context: { model: modelRef(user) },
       });
       return { ok: true as const, user, changed: [] };
@@ -140,11 +143,16 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
       const changes = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => stored[key as keyof typeof stored] !== value));
       const changed = Object.keys(changes);
       if (!changed.length) return { ok: true as const, user: current, changed };
-      await trx('users').where({ id: before.id }).update({ ...changes, last_updated: new Date() });
+      await trx('users')
+        .where({ id: before.id })
+        .update({ ...changes, last_updated: new Date() });
       if (changes.is_active === false) await endAccess(trx, before.id);
       const user = (await findById(trx, before.id))!;
       await recordEvent(trx, {
-        action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip,
+        action: 'model_updated',
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
         context: { model: modelRef(user), changed },
       });
       return { ok: true as const, user, changed };
@@ -179,8 +187,13 @@ export async function lockUser(trx: Db, id: number): Promise<User> {
 
 export function fieldsOf(user: User): UserFields {
   return {
-    username: user.username, path: user.path, attributes: user.attributes, name: user.name,
-    email: user.email, isActive: user.isActive, type: user.type,
+    username: user.username,
+    path: user.path,
+    attributes: user.attributes,
+    name: user.name,
+    email: user.email,
+    isActive: user.isActive,
+    type: user.type,
   };
 }
 
@@ -200,7 +213,10 @@ export async function setActive(db: Db, user: User, active: boolean, actor: Acto
     await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
     if (!active) await endAccess(trx, user.id);
     await recordEvent(trx, {
-      action: 'model_updated', user: actor, app: 'roster.directory', clientIp: actor.ip,
+      action: 'model_updated',
+      user: actor,
+      app: 'roster.directory',
+      clientIp: actor.ip,
       context: { model: modelRef(user), changed: ['is_active'], is_active: active },
     });
   });
@@ -209,11 +225,17 @@ export async function setActive(db: Db, user: User, active: boolean, actor: Acto
 /** How many rows of each kind go with each user, for a delete review. One query per kind. */
 export async function dependents(db: Db, userIds: number[], withEvents: boolean) {
   const countBy = async (table: 'sessions' | 'group_memberships' | 'events', column: 'user_id' | 'user_pk') => {
-    const rows: { id: number; n: number | string }[] = await db(table).whereIn(column, userIds).groupBy(column).select(`${column} as id`).count({ n: '*' });
+    const rows: { id: number; n: number | string }[] = await db(table)
+      .whereIn(column, userIds)
+      .groupBy(column)
+      .select(`${column} as id`)
+      .count({ n: '*' });
     return new Map(rows.map((r) => [Number(r.id), Number(r.n)]));
   };
   const [sessions, memberships, events] = await Promise.all([
-    countBy('sessions', 'user_id'), countBy('group_memberships', 'user_id'), withEvents ? countBy('events', 'user_pk') : new Map<number, number>(),
+    countBy('sessions', 'user_id'),
+    countBy('group_memberships', 'user_id'),
+    withEvents ? countBy('events', 'user_pk') : new Map<number, number>(),
   ]);
   return (id: number) => ({ sessions: sessions.get(id) ?? 0, memberships: memberships.get(id) ?? 0, events: events.get(id) ?? 0 });
 }
@@ -227,14 +249,31 @@ export async function deleteUsers(db: Db, users: User[], actor: Actor, options: 
   if (users.some((u) => u.id === actor.id)) throw new RuleError('You cannot delete your own account.');
   const deleted = await db.transaction(async (trx) => {
     await lockSuperuserGroups(trx);
-    const ids = new Set(await deleteSelected<number>(trx('users').whereIn('id', users.map((u) => u.id)), 'id'));
+    const ids = new Set(
+      await deleteSelected<number>(
+        trx('users').whereIn(
+          'id',
+          users.map((u) => u.id),
+        ),
+        'id',
+      ),
+    );
     const gone = users.filter((u) => ids.has(u.id));
-    if (options.deleteEvents && gone.length) await trx('events').whereIn('user_pk', [...ids]).delete();
+    if (options.deleteEvents && gone.length)
+      await trx('events')
+        .whereIn('user_pk', [...ids])
+        .delete();
     await assertAdministratorRemains(trx);
-    await recordEvents(trx, gone.map((user) => ({
-      action: 'model_deleted' as const, user: actor, app: 'roster.directory', clientIp: actor.ip,
-      context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
-    })));
+    await recordEvents(
+      trx,
+      gone.map((user) => ({
+        action: 'model_deleted' as const,
+        user: actor,
+        app: 'roster.directory',
+        clientIp: actor.ip,
+        context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
+      })),
+    );
     return gone;
   });
   forgetMemberCounts(db); // their memberships went with them
@@ -252,7 +291,12 @@ export interface UserApiFilter {
 }
 
 /** One page of users by offset, with how many match (for the /api/v3 API's pagination). */
-export async function usersByOffset(db: Db, filter: UserApiFilter, offset: number, limit: number): Promise<{ count: number; users: User[] }> {
+export async function usersByOffset(
+  db: Db,
+  filter: UserApiFilter,
+  offset: number,
+  limit: number,
+): Promise<{ count: number; users: User[] }> {
   const query = db('users');
   for (const [key, value] of Object.entries(filter.exact)) if (value !== undefined) query.where(key, value);
   if (filter.isActive !== undefined) query.where('is_active', filter.isActive);
@@ -260,11 +304,19 @@ export async function usersByOffset(db: Db, filter: UserApiFilter, offset: numbe
   if (prefix) whereStartsWith(query, 'path', prefix);
   const s = filter.search;
   if (s) {
-    query.where((w) => w.where((u) => whereStartsWith(u, 'username', s))
-      .orWhereRaw(...likeStartsWithSql('name', s)).orWhereRaw(...likeStartsWithSql('email', s)));
+    query.where((w) =>
+      w
+        .where((u) => whereStartsWith(u, 'username', s))
+        .orWhereRaw(...likeStartsWithSql('name', s))
+        .orWhereRaw(...likeStartsWithSql('email', s)),
+    );
   }
   const [{ n }] = await query.clone().count({ n: '*' });
-  const rows = await query.orderBy(filter.order.column, filter.order.desc ? 'desc' : 'asc').orderBy('id').offset(offset).limit(limit);
+  const rows = await query
+    .orderBy(filter.order.column, filter.order.desc ? 'desc' : 'asc')
+    .orderBy('id')
+    .offset(offset)
+    .limit(limit);
   return { count: Number(n), users: rows.map(toUser) };
 }
 

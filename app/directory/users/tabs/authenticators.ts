@@ -21,13 +21,21 @@ export function authenticatorsTab(db: Knex): Router {
     back: (req) => tabUrl(req.subject!, 'authenticators'),
     load: async (req, ids) => {
       const wanted = new Set(ids);
-      return (await listAuthenticators(db, req.subject!.id)).filter((a) => wanted.has(String(a.id)))
+      return (await listAuthenticators(db, req.subject!.id))
+        .filter((a) => wanted.has(String(a.id)))
         .map((a) => ({ id: a.id, label: a.name, details: [TYPE_NAMES[a.type], `added ${formatDateTime(a.created)}`] }));
     },
     warning: () => 'Without these devices, login asks only for what remains (or only the password).',
     apply: async (req, items) => {
       const user = req.subject!;
-      const count = (await deleteAuthenticators(db, user, items.map((i) => Number(i.id)), actorOf(req))).length;
+      const count = (
+        await deleteAuthenticators(
+          db,
+          user,
+          items.map((i) => Number(i.id)),
+          actorOf(req),
+        )
+      ).length;
       return count ? `${count === 1 ? '1 authenticator' : `${count} authenticators`} of ${user.username} removed.` : null;
     },
   });

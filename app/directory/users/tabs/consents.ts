@@ -21,13 +21,21 @@ export function consentsTab(db: Knex): Router {
     back: (req) => tabUrl(req.subject!, 'consents'),
     load: async (req, ids) => {
       const wanted = new Set(ids);
-      return (await listConsents(db, req.subject!.id)).filter((c) => wanted.has(String(c.id)))
+      return (await listConsents(db, req.subject!.id))
+        .filter((c) => wanted.has(String(c.id)))
         .map((c) => ({ id: c.id, label: c.application, details: [c.scopes.join(' '), `given ${formatDateTime(c.created)}`] }));
     },
     warning: () => 'These applications will ask for consent again at their next sign-in.',
     apply: async (req, items) => {
       const user = req.subject!;
-      const deleted = (await deleteConsents(db, user, items.map((i) => Number(i.id)), actorOf(req))).length;
+      const deleted = (
+        await deleteConsents(
+          db,
+          user,
+          items.map((i) => Number(i.id)),
+          actorOf(req),
+        )
+      ).length;
       return deleted ? `${deleted === 1 ? 'Consent' : `${deleted} consents`} of ${user.username} deleted.` : null;
     },
   });

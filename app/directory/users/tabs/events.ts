@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import { EVENT_ACTIONS, searchEvents, type Event, type EventAction, type EventFilter } from '../../../events/events.js';
+import { EVENT_ACTIONS, type Event, type EventAction, type EventFilter, searchEvents } from '../../../events/events.js';
 import { renderTab } from './tabs.js';
 
 const DAY_MS = 86_400_000;
@@ -37,7 +37,11 @@ export function eventsTab(db: Knex): Router {
     if (values.to && !to) errors.to = 'Enter a date as YYYY-MM-DD';
     if (from && to && to < from) errors.to = 'The end comes before the start';
     const filter: EventFilter = {
-      userPk: req.subject!.id, action, from, until: to && new Date(to.getTime() + DAY_MS), cursor: decodeCursor(text('page')),
+      userPk: req.subject!.id,
+      action,
+      from,
+      until: to && new Date(to.getTime() + DAY_MS),
+      cursor: decodeCursor(text('page')),
     };
     const failed = Object.keys(errors).length > 0;
     const { events, older, newer } = failed ? { events: [], older: false, newer: false } : await searchEvents(db, filter);
@@ -45,11 +49,21 @@ export function eventsTab(db: Knex): Router {
     const pageLink = (event: Event | undefined, direction: 'a' | 'b') =>
       event ? `?${new URLSearchParams([...filterParams, ['page', encodeCursor(event, direction)]])}` : null;
     const query = filterParams.size ? `?${filterParams}` : '';
-    await renderTab(req, res, 'events', {
-      events, values, errors, actions: EVENT_ACTIONS, query,
-      next: older ? pageLink(events[events.length - 1], 'b') : null,
-      prev: newer ? pageLink(events[0], 'a') : null,
-    }, failed ? 422 : 200);
+    await renderTab(
+      req,
+      res,
+      'events',
+      {
+        events,
+        values,
+        errors,
+        actions: EVENT_ACTIONS,
+        query,
+        next: older ? pageLink(events[events.length - 1], 'b') : null,
+        prev: newer ? pageLink(events[0], 'a') : null,
+      },
+      failed ? 422 : 200,
+    );
   });
   return router;
 }

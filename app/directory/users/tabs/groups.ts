@@ -1,11 +1,11 @@
-import { Router, type Request, type Response } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
-import { addMembership, findGroupByNameOrId, groupChoices, groupsOfUser, removeMemberships } from '../../groups/groups.js';
 import { bulkRoute } from '../../../http/bulk.js';
+import { actorOf } from '../../../http/guard.js';
 import { isRegion } from '../../../http/htmx.js';
 import { toast } from '../../../http/toast.js';
 import { text } from '../../form-fields.js';
-import { actorOf } from '../../../http/guard.js';
+import { addMembership, findGroupByNameOrId, groupChoices, groupsOfUser, removeMemberships } from '../../groups/groups.js';
 import { renderTab, tabUrl } from './tabs.js';
 
 /** The Groups tab: the user's memberships; add one by name, remove selected ones. */
@@ -28,7 +28,9 @@ export function groupsTab(db: Knex): Router {
       return show(req, res, { value: wanted, error }, 422);
     }
     const added = await addMembership(db, user, group, actorOf(req));
-    toast(req, added ? `${user.username} added to ${group.name}.` : `${user.username} is in ${group.name} already.`, { kind: added ? 'success' : 'info' });
+    toast(req, added ? `${user.username} added to ${group.name}.` : `${user.username} is in ${group.name} already.`, {
+      kind: added ? 'success' : 'info',
+    });
     if (isRegion(req, 'user-tabs')) return show(req, res);
     res.redirect(303, tabUrl(user, 'groups'));
   });
@@ -46,7 +48,12 @@ export function groupsTab(db: Knex): Router {
     },
     apply: async (req, items) => {
       const user = req.subject!;
-      const removed = await removeMemberships(db, user, items.map((i) => ({ id: Number(i.id), name: i.label })), actorOf(req));
+      const removed = await removeMemberships(
+        db,
+        user,
+        items.map((i) => ({ id: Number(i.id), name: i.label })),
+        actorOf(req),
+      );
       return removed.length ? `${user.username} removed from ${removed.map((g) => g.name).join(', ')}.` : null;
     },
   });

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import { bulkRoute, type BulkItem } from '../../../http/bulk.js';
+import { type BulkItem, bulkRoute } from '../../../http/bulk.js';
+import { actorOf } from '../../../http/guard.js';
 import { parseIds } from '../../../http/params.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
-import { actorOf } from '../../../http/guard.js';
 import { deleteSessions, listSessions, sessionIdsOf } from '../../../identity/sessions.js';
 import { renderTab, tabUrl } from './tabs.js';
 
@@ -39,11 +39,20 @@ export function sessionsTab(db: Knex): Router {
         details: [s.ip ?? 'unknown IP', `last used ${formatDateTime(s.lastUsed)}`, ...(s.current ? ['your current session'] : [])],
       }));
     },
-    warning: (req, items) => (items.some((i) => i.details?.includes('your current session'))
-      ? 'This includes the session you are using now: you will be logged out.' : undefined),
+    warning: (req, items) =>
+      items.some((i) => i.details?.includes('your current session'))
+        ? 'This includes the session you are using now: you will be logged out.'
+        : undefined,
     apply: async (req, items) => {
       const user = req.subject!;
-      const count = (await deleteSessions(db, user, items.map((i) => Number(i.id)), actorOf(req))).length;
+      const count = (
+        await deleteSessions(
+          db,
+          user,
+          items.map((i) => Number(i.id)),
+          actorOf(req),
+        )
+      ).length;
       return count ? `${count === 1 ? '1 session' : `${count} sessions`} of ${user.username} ended.` : null;
     },
   });

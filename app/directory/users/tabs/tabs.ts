@@ -25,7 +25,15 @@ export function tabUrl(user: Pick<User, 'id'>, key: TabKey): string {
  */
 export function renderTab(req: Request, res: Response, tab: TabKey, locals: Record<string, unknown>, status = 200): Promise<void> {
   const user = req.subject!;
-  const view = { title: `${user.username} · ${TABS.find((t) => t.key === tab)!.label}`, nav: 'users', user, tab, tabs: TABS, tabUrl, ...locals };
+  const view = {
+    title: `${user.username} · ${TABS.find((t) => t.key === tab)!.label}`,
+    nav: 'users',
+    user,
+    tab,
+    tabs: TABS,
+    tabUrl,
+    ...locals,
+  };
   return isRegion(req, 'user-tabs')
     ? res.fragment('directory/users/tabs/_fragment', view, status)
     : res.page('directory/users/show', view, status);

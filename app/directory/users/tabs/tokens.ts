@@ -21,13 +21,21 @@ export function tokensTab(db: Knex): Router {
     back: (req) => tabUrl(req.subject!, 'tokens'),
     load: async (req, ids) => {
       const wanted = new Set(ids);
-      return (await listRefreshTokens(db, req.subject!.id)).filter((t) => wanted.has(t.id))
+      return (await listRefreshTokens(db, req.subject!.id))
+        .filter((t) => wanted.has(t.id))
         .map((t) => ({ id: t.id, label: t.application, details: [t.scopes.join(' '), `issued ${formatDateTime(t.issued)}`] }));
     },
     warning: () => 'The applications holding these tokens can no longer refresh access; the user signs in again there.',
     apply: async (req, items) => {
       const user = req.subject!;
-      const count = (await deleteRefreshTokens(db, user, items.map((i) => String(i.id)), actorOf(req))).length;
+      const count = (
+        await deleteRefreshTokens(
+          db,
+          user,
+          items.map((i) => String(i.id)),
+          actorOf(req),
+        )
+      ).length;
       return count ? `${count === 1 ? 'Refresh token' : `${count} refresh tokens`} of ${user.username} revoked.` : null;
     },
   });
