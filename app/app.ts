@@ -22,7 +22,7 @@ import { healthRoutes } from './http/health.js';
 import { htmx } from './http/htmx.js';
 import { render } from './http/render.js';
 import { noStore, securityHeaders } from './http/security.js';
-import { sessions, trackActivity } from './http/sessions.js';
+import { saveBeforeRedirect, sessions, trackActivity } from './http/sessions.js';
 import { ejsOptions, partials } from './http/templates.js';
 import { viewHelpers } from './http/view-helpers.js';
 import { redactUrl } from './log.js';
@@ -97,7 +97,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
     (mw: express.RequestHandler): express.RequestHandler =>
     (req, res, next) =>
       req.apiToken ? next() : mw(req, res, next);
-  app.use(browserOnly(session));
+  app.use(browserOnly(session), saveBeforeRedirect);
   app.use(trackActivity);
   app.use(browserOnly(loadUser(db)));
   app.use(refuseUnreadableBody);

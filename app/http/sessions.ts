@@ -42,3 +42,17 @@ export function trackActivity(req: Request, _res: Response, next: NextFunction):
   }
   next();
 }
+
+/**
+ * Saves the session before a redirect leaves. express-session sends the headers first and saves
+ * while the body goes out, and a browser follows a redirect as soon as its headers arrive: on a
+ * busy database the next page then read the session as it was before (no login, no toast).
+ */
+export function saveBeforeRedirect(req: Request, res: Response, next: NextFunction): void {
+  const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
+  res.redirect = ((...args: unknown[]) => {
+    if (!req.session) return redirect(...args);
+    req.session.save((err) => (err ? next(err) : redirect(...args)));
+  }) as Response['redirect'];
+  next();
+}

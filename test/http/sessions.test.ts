@@ -1,9 +1,11 @@
+import http from 'node:http';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import supertest from 'supertest';
 import { createApp } from '../../app/app.js';
 import { openDb } from '../../app/db.js';
-import { agentFor, createUser, csrfFrom, login, PASSWORD, type TestApp, testApp } from '../support/app.js';
+import { KnexSessionStore } from '../../app/http/session-store.js';
+import { agentFor, createUser, csrfFrom, login, PASSWORD, serve, type TestApp, testApp } from '../support/app.js';
 
 describe('database sessions', () => {
   let t: TestApp;
@@ -27,6 +29,47 @@ describe('database sessions', () => {
     expect(new Date(rows[0].expires as never).getTime()).to.be.greaterThan(Date.now() + 86_400_000);
     expect(rows[0].last_used).to.not.equal(null);
     expect(rows[0].data).to.not.contain(PASSWORD);
+  });
+
+  it('sends a redirect only once the session it changed is saved, so the next page finds it', async () => {
+    // A browser follows a redirect as soon as its headers arrive. express-session sends them before
+    // a slow store has saved the session: the next page then missed the login or the toast.
+    const served = await serve(t.app);
+    const original = KnexSessionStore.prototype.set;
+    KnexSessionStore.prototype.set = function slowSet(this: KnexSessionStore, sid, sess, callback) {
+      setTimeout(() => original.call(this, sid, sess, callback), 300);
+    };
+    try {
+      const agent = agentFor(t.app);
+      const form = await agent.get('/login');
+      const cookie = String(form.headers['set-cookie'] ?? '').split(';')[0];
+      const body = new URLSearchParams({ _csrf: csrfFrom(form.text), username: 'ada', password: PASSWORD }).toString();
+      const signedInRows = await new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          `${served.baseUrl}/login`,
+          {
+            method: 'POST',
+            headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            expect(res.statusCode).to.equal(303);
+            // What the page after the redirect would find, read the moment the redirect arrives.
+            t.db('sessions')
+              .where({ user_id: userId })
+              .count({ n: '*' })
+              .then(([{ n }]) => resolve(Number(n)), reject);
+            res.resume();
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(signedInRows, 'signed-in session rows when the redirect arrived').to.equal(1);
+    } finally {
+      KnexSessionStore.prototype.set = original;
+      await new Promise((resolve) => setTimeout(resolve, 400)); // the second save still under way
+      await served.close();
+    }
   });
 
   it('ends a session at its next request when its row is deleted', async () => {
