@@ -40,6 +40,11 @@ export interface Actor {
   ip?: string;
 }
 
+/** An event of something an actor did, as every model write records it: who, from where, in which app. */
+export function actorEvent(action: EventAction, actor: Actor, app: string, context: Record<string, unknown>): NewEvent {
+  return { action, user: actor, app, clientIp: actor.ip, context };
+}
+
 export function snapshot(user: { id: number; username: string; email: string }): EventUser {
   return { pk: user.id, username: user.username, email: user.email };
 }

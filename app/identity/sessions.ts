@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { UAParser } from 'ua-parser-js';
 import type { Db } from '../db.js';
 import { deleteSelected, toDate } from '../db.js';
-import { type Actor, recordEvent } from '../events/events.js';
+import { type Actor, actorEvent, recordEvent } from '../events/events.js';
 
 export interface SessionInfo {
   id: number;
@@ -93,17 +93,14 @@ export async function deleteSessions(db: Db, user: { id: number; username: strin
   return db.transaction(async (trx) => {
     const deleted = await deleteSelected<number>(trx('sessions').where({ user_id: user.id }).whereIn('id', ids), 'id');
     if (deleted.length) {
-      await recordEvent(trx, {
-        action: 'model_deleted',
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: {
+      await recordEvent(
+        trx,
+        actorEvent('model_deleted', actor, 'roster.directory', {
           model: { app: 'roster.directory', model_name: 'authenticated_session', name: `${deleted.length} of ${user.username}` },
           user: user.username,
           count: deleted.length,
-        },
-      });
+        }),
+      );
     }
     return deleted;
   });

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
 import type { AuthenticatorRow, Db } from '../db.js';
 import { toDate } from '../db.js';
-import { type Actor, recordEvent } from '../events/events.js';
+import { type Actor, actorEvent, recordEvent } from '../events/events.js';
 
 export type AuthenticatorType = 'totp' | 'static' | 'webauthn';
 export const TYPE_NAMES: Record<AuthenticatorType, string> = {
@@ -244,13 +244,7 @@ export async function deleteAuthenticators(
       )
       .delete();
     const model = { model_name: 'authenticator', ...(gone.length === 1 ? { pk: gone[0].id, name: gone[0].name } : {}) };
-    await recordEvent(trx, {
-      action: 'model_deleted',
-      user: actor,
-      app,
-      clientIp: actor.ip,
-      context: { model, user: user.username, devices: gone.map((a) => a.name) },
-    });
+    await recordEvent(trx, actorEvent('model_deleted', actor, app, { model, user: user.username, devices: gone.map((a) => a.name) }));
     return gone;
   });
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ApplicationRow, Db } from '../db.js';
 import { deleteSelected, isUniqueViolation, toDate } from '../db.js';
 import type { Actor } from '../events/events.js';
-import { recordEvent, recordEvents } from '../events/events.js';
+import { actorEvent, recordEvent, recordEvents } from '../events/events.js';
 
 export const CONSENT_MODES = {
   explicit: 'Ask once, then remember',
@@ -107,13 +107,7 @@ export async function createApplication(db: Db, fields: ApplicationFields, actor
         last_updated: now,
       });
       const application = (await findApplication(trx, Number(id)))!;
-      await recordEvent(trx, {
-        action: 'model_created',
-        user: actor,
-        app: 'roster.applications',
-        clientIp: actor.ip,
-        context: { model: ref(application) },
-      });
+      await recordEvent(trx, actorEvent('model_created', actor, 'roster.applications', { model: ref(application) }));
       return { ok: true as const, application, secret };
     });
   } catch (err) {
@@ -135,13 +129,7 @@ export async function updateApplication(db: Db, before: Application, fields: App
           last_updated: new Date(),
         });
       const application = (await findApplication(trx, before.id))!;
-      await recordEvent(trx, {
-        action: 'model_updated',
-        user: actor,
-        app: 'roster.applications',
-        clientIp: actor.ip,
-        context: { model: ref(application) },
-      });
+      await recordEvent(trx, actorEvent('model_updated', actor, 'roster.applications', { model: ref(application) }));
       return { ok: true as const, application };
     });
   } catch (err) {
@@ -157,13 +145,10 @@ export async function rotateSecret(db: Db, application: Application, actor: Acto
     await trx('applications')
       .where({ id: application.id })
       .update({ client_secret_hash: hashSecret(secret), last_updated: new Date() });
-    await recordEvent(trx, {
-      action: 'model_updated',
-      user: actor,
-      app: 'roster.applications',
-      clientIp: actor.ip,
-      context: { model: ref(application), changed: ['client_secret'] },
-    });
+    await recordEvent(
+      trx,
+      actorEvent('model_updated', actor, 'roster.applications', { model: ref(application), changed: ['client_secret'] }),
+    );
   });
   return secret;
 }
@@ -183,13 +168,7 @@ export async function deleteApplications<A extends { id: number; name: string }>
     const gone = applications.filter((a) => ids.has(a.id));
     await recordEvents(
       trx,
-      gone.map((application) => ({
-        action: 'model_deleted' as const,
-        user: actor,
-        app: 'roster.applications',
-        clientIp: actor.ip,
-        context: { model: ref(application) },
-      })),
+      gone.map((application) => actorEvent('model_deleted', actor, 'roster.applications', { model: ref(application) })),
     );
     return gone;
   });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db.js';
 import { deleteSelected, toDate } from '../db.js';
-import { type Actor, recordEvent } from '../events/events.js';
+import { type Actor, actorEvent, recordEvent } from '../events/events.js';
 
 export const CONSENT_DAYS = 30;
 
@@ -105,13 +105,14 @@ export async function deleteConsents(
       ).map((a) => [a.id, a.name as string]),
     );
     const gone = rows.map((r) => ({ id: r.id, application: names.get(r.application_id)! }));
-    await recordEvent(trx, {
-      action: 'model_deleted',
-      user: actor,
-      app: 'roster.oauth',
-      clientIp: actor.ip,
-      context: { model: { model_name: 'consent' }, user: user.username, applications: gone.map((c) => c.application) },
-    });
+    await recordEvent(
+      trx,
+      actorEvent('model_deleted', actor, 'roster.oauth', {
+        model: { model_name: 'consent' },
+        user: user.username,
+        applications: gone.map((c) => c.application),
+      }),
+    );
     return gone;
   });
 }
@@ -154,13 +155,14 @@ export async function deleteRefreshTokens(db: Db, user: { id: number; username: 
       'id',
     );
     if (deleted.length) {
-      await recordEvent(trx, {
-        action: 'model_deleted',
-        user: actor,
-        app: 'roster.oauth',
-        clientIp: actor.ip,
-        context: { model: { model_name: 'refresh_token' }, user: user.username, count: deleted.length },
-      });
+      await recordEvent(
+        trx,
+        actorEvent('model_deleted', actor, 'roster.oauth', {
+          model: { model_name: 'refresh_token' },
+          user: user.username,
+          count: deleted.length,
+        }),
+      );
     }
     return deleted;
   });

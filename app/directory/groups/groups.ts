@@ -3,7 +3,7 @@ import type { Db, GroupRow } from '../../db.js';
 import { deleteSelected, isUniqueViolation, toDate, whereStartsWith } from '../../db.js';
 import { HttpError, RuleError } from '../../errors.js';
 import type { Actor } from '../../events/events.js';
-import { recordEvent, recordEvents } from '../../events/events.js';
+import { actorEvent, recordEvent, recordEvents } from '../../events/events.js';
 import { normalName } from '../../identity/names.js';
 
 export interface Group {
@@ -192,13 +192,7 @@ export async function createGroup(db: Db, fields: GroupFields, actor: Actor): Pr
         last_updated: now,
       });
       const group = (await findGroup(trx, Number(id)))!;
-      await recordEvent(trx, {
-        action: 'model_created',
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: { model: modelRef(group) },
-      });
+      await recordEvent(trx, actorEvent('model_created', actor, 'roster.directory', { model: modelRef(group) }));
       return { ok: true as const, group };
     });
   } catch (err) {
@@ -234,13 +228,7 @@ export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, ac
         ...(JSON.stringify(before.attributes) !== JSON.stringify(group.attributes) ? ['attributes'] : []),
       ];
       if (changed.length)
-        await recordEvent(trx, {
-          action: 'model_updated',
-          user: actor,
-          app: 'roster.directory',
-          clientIp: actor.ip,
-          context: { model: modelRef(group), changed },
-        });
+        await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(group), changed }));
       return { ok: true as const, group };
     });
   } catch (err) {
@@ -266,13 +254,7 @@ export async function deleteGroups<G extends { id: number; name: string }>(db: D
     await assertAdministratorRemains(trx);
     await recordEvents(
       trx,
-      gone.map((group) => ({
-        action: 'model_deleted' as const,
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: { model: modelRef(group) },
-      })),
+      gone.map((group) => actorEvent('model_deleted', actor, 'roster.directory', { model: modelRef(group) })),
     );
     return gone;
   });
@@ -289,13 +271,7 @@ export async function addMembership(db: Db, user: { id: number; username: string
   try {
     await db.transaction(async (trx) => {
       await trx('group_memberships').insert({ group_id: group.id, user_id: user.id });
-      await recordEvent(trx, {
-        action: 'model_updated',
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: { model: modelRef(group), added_user: user.username },
-      });
+      await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(group), added_user: user.username }));
     });
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
@@ -329,13 +305,7 @@ export async function removeMemberships<G extends { id: number; name: string }>(
     await assertAdministratorRemains(trx);
     await recordEvents(
       trx,
-      gone.map((group) => ({
-        action: 'model_updated' as const,
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: { model: modelRef(group), removed_user: user.username },
-      })),
+      gone.map((group) => actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(group), removed_user: user.username })),
     );
     return gone;
   });

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ApiTokenRow, Db } from '../../db.js';
 import { isUniqueViolation, toDate } from '../../db.js';
 import type { Actor } from '../../events/events.js';
-import { recordEvent, recordEvents } from '../../events/events.js';
+import { actorEvent, recordEvent, recordEvents } from '../../events/events.js';
 
 export interface ApiToken {
   id: number;
@@ -68,13 +68,10 @@ export async function createToken(
         .join('users', 'users.id', 'api_tokens.user_id')
         .where('api_tokens.id', Number(id))
         .first('api_tokens.*', 'users.username');
-      await recordEvent(trx, {
-        action: 'model_created',
-        user: actor,
-        app: 'roster.api',
-        clientIp: actor.ip,
-        context: { model: modelRef({ id: Number(id), identifier: fields.identifier }) },
-      });
+      await recordEvent(
+        trx,
+        actorEvent('model_created', actor, 'roster.api', { model: modelRef({ id: Number(id), identifier: fields.identifier }) }),
+      );
       return { ok: true as const, token: toToken(row!), key };
     });
   } catch (err) {
@@ -107,13 +104,7 @@ export async function revokeTokens(db: Db, ids: number[], actor: Actor): Promise
       .update({ revoked: new Date() });
     await recordEvents(
       trx,
-      tokens.map((token) => ({
-        action: 'model_updated' as const,
-        user: actor,
-        app: 'roster.api',
-        clientIp: actor.ip,
-        context: { model: modelRef(token), changed: ['revoked'] },
-      })),
+      tokens.map((token) => actorEvent('model_updated', actor, 'roster.api', { model: modelRef(token), changed: ['revoked'] })),
     );
     return tokens;
   });
@@ -132,13 +123,7 @@ export async function deleteTokens(db: Db, ids: number[], actor: Actor): Promise
       .delete();
     await recordEvents(
       trx,
-      tokens.map((token) => ({
-        action: 'model_deleted' as const,
-        user: actor,
-        app: 'roster.api',
-        clientIp: actor.ip,
-        context: { model: modelRef(token) },
-      })),
+      tokens.map((token) => actorEvent('model_deleted', actor, 'roster.api', { model: modelRef(token) })),
     );
     return tokens;
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
 import { deleteSelected, isUniqueViolation, likeStartsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { HttpError, RuleError } from '../../errors.js';
-import { type Actor, recordEvent, recordEvents } from '../../events/events.js';
+import { type Actor, actorEvent, recordEvent, recordEvents } from '../../events/events.js';
 import { revokeUserTokens } from '../../oauth/grants.js';
 import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
 import type { UserFields } from './form.js';
@@ -109,13 +109,7 @@ export async function createUser(db: Db, fields: UserFields, actor: Actor): Prom
     return await db.transaction(async (trx) => {
       const id = await insertUser(trx, { ...fields });
       const user = (await findById(trx, id))!;
-      await recordEvent(trx, {
-        action: 'model_created',
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: { model: modelRef(user) },
-      });
+      await recordEvent(trx, actorEvent('model_created', actor, 'roster.directory', { model: modelRef(user) }));
       return { ok: true as const, user, changed: [] };
     });
   } catch (err) {
@@ -148,13 +142,7 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
         .update({ ...changes, last_updated: new Date() });
       if (changes.is_active === false) await endAccess(trx, before.id);
       const user = (await findById(trx, before.id))!;
-      await recordEvent(trx, {
-        action: 'model_updated',
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: { model: modelRef(user), changed },
-      });
+      await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(user), changed }));
       return { ok: true as const, user, changed };
     });
   } catch (err) {
@@ -212,13 +200,10 @@ export async function setActive(db: Db, user: User, active: boolean, actor: Acto
     if ((await lockUser(trx, user.id)).isActive === active) return; // a double-submit: done already
     await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
     if (!active) await endAccess(trx, user.id);
-    await recordEvent(trx, {
-      action: 'model_updated',
-      user: actor,
-      app: 'roster.directory',
-      clientIp: actor.ip,
-      context: { model: modelRef(user), changed: ['is_active'], is_active: active },
-    });
+    await recordEvent(
+      trx,
+      actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(user), changed: ['is_active'], is_active: active }),
+    );
   });
 }
 
@@ -266,13 +251,12 @@ export async function deleteUsers(db: Db, users: User[], actor: Actor, options: 
     await assertAdministratorRemains(trx);
     await recordEvents(
       trx,
-      gone.map((user) => ({
-        action: 'model_deleted' as const,
-        user: actor,
-        app: 'roster.directory',
-        clientIp: actor.ip,
-        context: { model: modelRef(user), deleted_user: { pk: user.id, username: user.username, email: user.email } },
-      })),
+      gone.map((user) =>
+        actorEvent('model_deleted', actor, 'roster.directory', {
+          model: modelRef(user),
+          deleted_user: { pk: user.id, username: user.username, email: user.email },
+        }),
+      ),
     );
     return gone;
   });
