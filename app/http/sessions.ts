@@ -44,15 +44,25 @@ export function trackActivity(req: Request, _res: Response, next: NextFunction):
 }
 
 /**
- * Saves the session before a redirect leaves. express-session sends the headers first and saves
- * while the body goes out, and a browser follows a redirect as soon as its headers arrive: on a
- * busy database the next page then read the session as it was before (no login, no toast).
+ * Saves the session before a redirect leaves, when the request changed it. express-session sends
+ * the headers first and saves while the body goes out, and a browser follows a redirect as soon as
+ * its headers arrive: on a busy database the next page then read the session as it was before (no
+ * login, no toast). An anonymous visitor's empty session is never stored, as express-session would not.
  */
 export function saveBeforeRedirect(req: Request, res: Response, next: NextFunction): void {
+  const loaded = sessionData(req);
   const redirect = res.redirect.bind(res) as (...args: unknown[]) => void;
   res.redirect = ((...args: unknown[]) => {
-    if (!req.session) return redirect(...args);
+    const now = sessionData(req);
+    if (now === undefined || now === loaded) return redirect(...args);
     req.session.save((err) => (err ? next(err) : redirect(...args)));
   }) as Response['redirect'];
   next();
+}
+
+/** What the session holds besides its cookie, as text; undefined when it holds nothing. */
+function sessionData(req: Request): string | undefined {
+  if (!req.session) return undefined;
+  const { cookie: _cookie, ...data } = req.session;
+  return Object.keys(data).length ? JSON.stringify(data) : undefined;
 }

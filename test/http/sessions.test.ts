@@ -72,6 +72,31 @@ describe('database sessions', () => {
     }
   });
 
+  it('stores no session for an anonymous visitor who is redirected, nor saves an unchanged one again', async () => {
+    const anonymous = agentFor(t.app);
+    expect((await anonymous.get('/')).status).to.equal(303);
+    expect((await anonymous.get('/directory/users')).status).to.equal(303);
+    const [{ n }] = await t.db('sessions').count({ n: '*' });
+    expect(Number(n), 'session rows of anonymous visitors').to.equal(0);
+
+    const agent = agentFor(t.app);
+    await login(agent, 'ada');
+    const before = await t.db('sessions').where({ user_id: userId }).first('data');
+    const original = KnexSessionStore.prototype.set;
+    let saves = 0;
+    KnexSessionStore.prototype.set = function countedSet(this: KnexSessionStore, sid, sess, callback) {
+      saves += 1;
+      original.call(this, sid, sess, callback);
+    };
+    try {
+      expect((await agent.get('/')).status).to.equal(303);
+    } finally {
+      KnexSessionStore.prototype.set = original;
+    }
+    expect(saves, 'saves of an unchanged session on a redirect').to.equal(0);
+    expect(await t.db('sessions').where({ user_id: userId }).first('data')).to.deep.equal(before);
+  });
+
   it('ends a session at its next request when its row is deleted', async () => {
     const agent = agentFor(t.app);
     await login(agent, 'ada');
