@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { passwordProblem } from '../auth/passwords.js';
 import type { Config } from '../config.js';
 import { findGroupByUuid, groupsByOffset, memberIds } from '../directory/groups/groups.js';
-import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormValues } from '../directory/users/form.js';
+import { NEW_USER_VALUES, readUserForm, userFormValues } from '../directory/users/form.js';
 import { loadSubject } from '../directory/users/request.js';
 import {
   createUser,
@@ -46,18 +46,6 @@ function formBody(body: Record<string, unknown> = {}): Record<string, unknown> {
   if (typeof body.is_active === 'boolean') out.is_active = String(body.is_active);
   if (body.attributes !== undefined) out.attributes = JSON.stringify(body.attributes ?? {});
   return out;
-}
-
-function valuesOf(user: User): UserFormValues {
-  return {
-    username: user.username,
-    path: user.path,
-    attributes: attributesText(user.attributes),
-    name: user.name,
-    email: user.email,
-    is_active: user.isActive,
-    type: user.type,
-  };
 }
 
 function text(value: unknown): string | undefined {
@@ -145,7 +133,7 @@ export function apiRoutes(config: Config, db: Knex): Router {
 
   const update = (partial: boolean) => async (req: Request, res: Response) => {
     const before = req.subject!;
-    const form = readUserForm(formBody(req.body), partial ? valuesOf(before) : { ...NEW_USER_VALUES, username: '' });
+    const form = readUserForm(formBody(req.body), partial ? userFormValues(before) : { ...NEW_USER_VALUES, username: '' });
     if (!form.fields) return validationError(res, form.errors);
     const saved = await updateUser(db, before, form.fields, actorOf(req));
     if (!saved.ok) return validationError(res, { [saved.field]: saved.message });

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { normalName, USERNAME_MAX, validName } from '../../identity/names.js';
-import { ATTRIBUTES_MAX, checkbox, parseAttributes, text } from '../form-fields.js';
+import { ATTRIBUTES_MAX, attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
 import { DEFAULT_PATH, pathProblem, USER_TYPES, type UserType } from './rules.js';
 
 /** The form as typed: what a re-rendered form shows back. */
@@ -24,6 +24,19 @@ export interface UserFields {
   email: string;
   isActive: boolean;
   type: UserType;
+}
+
+/** The form's values for a user as stored (the edit form, a partial update's defaults). */
+export function userFormValues(user: UserFields): UserFormValues {
+  return {
+    username: user.username,
+    path: user.path,
+    attributes: attributesText(user.attributes),
+    name: user.name,
+    email: user.email,
+    is_active: user.isActive,
+    type: user.type,
+  };
 }
 
 const schema = Joi.object<UserFormValues>({

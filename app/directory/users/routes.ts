@@ -9,7 +9,7 @@ import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { exportRoutes } from './export.js';
 import { folderTree } from './folders.js';
-import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues } from './form.js';
+import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues, userFormValues } from './form.js';
 import { activationRoutes, deleteUsersRoute } from './lifecycle.js';
 import { searchUsers } from './list-query.js';
 import { filterQuery, parseFilter, SORTS, sortParam } from './list-url.js';
@@ -24,18 +24,6 @@ import { sessionsTab } from './tabs/sessions.js';
 import { renderTab } from './tabs/tabs.js';
 import { tokensTab } from './tabs/tokens.js';
 import { createUser, type SaveResult, USERNAME_TAKEN, type User, updateUser, usernameTaken } from './users.js';
-
-function valuesOf(user: User): UserFormValues {
-  return {
-    username: user.username,
-    path: user.path,
-    attributes: attributesText(user.attributes),
-    name: user.name,
-    email: user.email,
-    is_active: user.isActive,
-    type: user.type,
-  };
-}
 
 /** The user form, as a modal for htmx or as its own page. */
 function showForm(
@@ -141,12 +129,12 @@ function userPageRoutes(db: Knex): Router {
   });
 
   router.get('/edit', async (req, res) => {
-    await showForm(req, res, { user: req.subject, values: valuesOf(req.subject!), errors: {}, from: openedFrom(req) });
+    await showForm(req, res, { user: req.subject, values: userFormValues(req.subject!), errors: {}, from: openedFrom(req) });
   });
 
   router.post('/', async (req, res) => {
     const before = req.subject!;
-    const form = readUserForm(req.body, valuesOf(before));
+    const form = readUserForm(req.body, userFormValues(before));
     const saved = form.fields && (await updateUser(db, before, form.fields, actorOf(req)));
     if (!saved || !saved.ok) {
       return showForm(
