@@ -12,6 +12,7 @@ import { hashPassword } from '../app/auth/passwords.js';
 import { describeDatabaseUrl, isSqlite, migrate, openDb } from '../app/db.js';
 import { addMember, ensureGroup } from '../app/directory/groups/groups.js';
 import { createToken } from '../app/directory/tokens/tokens.js';
+import { insertUser } from '../app/directory/users/users.js';
 import { seedGroups, seedUsers } from '../db/seed.js';
 import type { ServerMessage, ServerStats } from './server.js';
 
@@ -75,23 +76,7 @@ async function prepare(): Promise<{ heavyUserId: number }> {
   }
   const user = async (username: string, name: string, password: string | null) =>
     (await db('users').where({ username }).first('id'))?.id
-    ?? Number(
-      (
-        await db('users').insert({
-          uuid: `${username}-uuid`,
-          username,
-          name,
-          email: '',
-          is_active: true,
-          path: 'admins',
-          type: 'internal',
-          attributes: '{}',
-          password: password && (await hashPassword(password, 12)),
-          date_joined: new Date(),
-          last_updated: new Date(),
-        })
-      )[0],
-    );
+    ?? (await insertUser(db, { username, name, path: 'admins', passwordHash: password && (await hashPassword(password, 12)) }));
   const adminId = await user('bench-admin', 'Bench admin', PASSWORD);
   await addMember(db, await ensureGroup(db, 'Admins', true), adminId);
   // The user whose detail tabs are measured (out of the folders the bench deletes from).

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { ConfigError, loadConfig } from '../app/config.js';
 import { describeDatabaseUrl, migrate, openDb } from '../app/db.js';
+import { writeTerms } from '../app/directory/users/search.js';
 
 const FIRST = [
   'Ana',
@@ -81,22 +82,25 @@ const LAST = [
   'Mensah',
   'Nakamura',
 ];
-const FOLDERS = [
-  'users',
-  'users/staff',
-  'users/staff/engineering',
-  'users/staff/engineering/platform',
-  'users/staff/sales',
-  'users/staff/support',
-  'users/staff/finance',
-  'users/customers',
-  'users/customers/eu',
-  'users/customers/eu/de',
-  'users/customers/eu/fr',
-  'users/customers/us',
-  'users/customers/apac',
-  'users/partners',
-  'service-accounts',
+/**
+ * Folders and the share of users (in percent) in each: a few big ones, a small one
+ * (users/staff/finance, 0.2%), as directories are. The bench measures a big and a small folder.
+ */
+const FOLDERS: readonly [string, number][] = [
+  ['users', 16],
+  ['users/staff', 8],
+  ['users/staff/engineering', 12],
+  ['users/staff/engineering/platform', 4],
+  ['users/staff/sales', 8],
+  ['users/staff/support', 8],
+  ['users/staff/finance', 0.2],
+  ['users/customers', 12],
+  ['users/customers/eu', 8],
+  ['users/customers/eu/de', 6],
+  ['users/customers/eu/fr', 5],
+  ['users/customers/us', 8],
+  ['users/customers/apac', 3],
+  ['users/partners', 2],
 ];
 const GROUPS = [
   'Engineering',
@@ -145,6 +149,12 @@ export async function seedGroups(db: Knex, count: number): Promise<number[]> {
 export async function seedUsers(db: Knex, count: number, groupIds: number[], batchSize: number): Promise<void> {
   const rnd = random(count);
   const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)];
+  const total = FOLDERS.reduce((sum, [, share]) => sum + share, 0);
+  const folder = () => {
+    let at = rnd() * total;
+    for (const [path, share] of FOLDERS) if ((at -= share) < 0) return path;
+    return FOLDERS[0][0];
+  };
   const start = Date.now();
   const base = Number((await db('users').max({ id: 'id' }).first())?.id ?? 0);
   for (let done = 0; done < count; ) {
@@ -163,7 +173,7 @@ export async function seedUsers(db: Knex, count: number, groupIds: number[], bat
         name: service ? `${last} service` : `${first} ${last}`,
         email: service ? '' : `${asciiFold(first)}.${asciiFold(last)}${n}@${pick(DOMAINS)}`,
         is_active: rnd() > 0.05,
-        path: service ? 'service-accounts' : pick(FOLDERS),
+        path: service ? 'service-accounts' : folder(),
         type: service ? 'service_account' : rnd() < 0.08 ? 'external' : 'internal',
         attributes: rnd() < 0.3 ? JSON.stringify({ employee_id: n, office: pick(['Berlin', 'Lisbon', 'Austin', 'Osaka']) }) : '{}',
         password: null,
@@ -174,13 +184,14 @@ export async function seedUsers(db: Knex, count: number, groupIds: number[], bat
     });
     await db.transaction(async (trx) => {
       await trx('users').insert(rows);
-      if (!groupIds.length) return;
       const created = await trx('users')
         .whereIn(
           'username',
           rows.map((r) => r.username),
         )
-        .select('id');
+        .select('id', 'username', 'name', 'email', 'path', 'is_active');
+      await writeTerms(trx, created);
+      if (!groupIds.length) return;
       const memberships = created.flatMap(({ id }) => {
         const n = Math.floor(rnd() * 3);
         return [...new Set(Array.from({ length: n }, () => pick(groupIds)))].map((group_id) => ({ user_id: id, group_id }));

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { addMember, ensureGroup, hasUsableSuperuser } from '../directory/groups/groups.js';
+import { indexUsers } from '../directory/users/search.js';
 import { insertUser } from '../directory/users/users.js';
 import { findCredentials, setPassword } from '../identity/identity.js';
 import { createRecoveryToken } from '../recovery/tokens.js';
@@ -24,6 +25,7 @@ export async function bootstrap(db: Knex, config: Config): Promise<{ setupLink?:
     const id = existing?.id ?? (await insertUser(trx, { username, name: 'Roster administrator', email, passwordHash }));
     if (existing) {
       await trx('users').where({ id }).update({ is_active: true });
+      await indexUsers(trx, [id]);
       if (passwordHash) await setPassword(trx, id, passwordHash);
     }
     await addMember(trx, groupId, id);

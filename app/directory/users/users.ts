@@ -7,6 +7,7 @@ import { revokeUserTokens } from '../../oauth/grants.js';
 import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
+import { indexUsers } from './search.js';
 
 export interface User {
   id: number;
@@ -76,6 +77,7 @@ export async function insertUser(db: Db, user: NewUser): Promise<number> {
     date_joined: now,
     last_updated: now,
   });
+  await indexUsers(db, [Number(id)]);
   return Number(id);
 }
 
@@ -140,6 +142,7 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
       await trx('users')
         .where({ id: before.id })
         .update({ ...changes, last_updated: new Date() });
+      await indexUsers(trx, [before.id]);
       if (changes.is_active === false) await endAccess(trx, before.id);
       const user = (await findById(trx, before.id))!;
       await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(user), changed }));
@@ -199,6 +202,7 @@ export async function setActive(db: Db, user: User, active: boolean, actor: Acto
     if (!active) await lockSuperuserGroups(trx);
     if ((await lockUser(trx, user.id)).isActive === active) return; // a double-submit: done already
     await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
+    await indexUsers(trx, [user.id]);
     if (!active) await endAccess(trx, user.id);
     await recordEvent(
       trx,
