@@ -152,7 +152,10 @@ export async function seedUsers(db: Knex, count: number, groupIds: number[], bat
   const total = FOLDERS.reduce((sum, [, share]) => sum + share, 0);
   const folder = () => {
     let at = rnd() * total;
-    for (const [path, share] of FOLDERS) if ((at -= share) < 0) return path;
+    for (const [path, share] of FOLDERS) {
+      at -= share;
+      if (at < 0) return path;
+    }
     return FOLDERS[0][0];
   };
   const start = Date.now();
