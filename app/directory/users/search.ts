@@ -1,4 +1,7 @@
-import type { Db } from '../../db.js';
+import type { Knex } from 'knex';
+
+/** A connection or a transaction (as app/db.ts's Db; imported from knex so that the migration that indexes existing users needs nothing of app/db.ts). */
+type Db = Knex | Knex.Transaction;
 
 /**
  * The search of the users list: what a person types is found at the start of any word of a user's
