@@ -23,6 +23,10 @@ export interface UserRow {
   last_login: Date | number | null;
   date_joined: Date | number;
   last_updated: Date | number;
+  /** The username folded (case, accents), for the list's best-match order. */
+  username_key: string;
+  /** A bit per letter that a word of the user starts with (app/directory/users/terms.ts). */
+  initials: number;
 }
 
 export interface GroupRow {

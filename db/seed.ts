@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { ConfigError, loadConfig } from '../app/config.js';
 import { describeDatabaseUrl, migrate, openDb } from '../app/db.js';
-import { writeTerms } from '../app/directory/users/search.js';
+import { writeTerms } from '../app/directory/users/terms.js';
 
 const FIRST = [
   'Ana',

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { addMember, ensureGroup, hasUsableSuperuser } from '../directory/groups/groups.js';
-import { indexUsers } from '../directory/users/search.js';
+import { indexUsers } from '../directory/users/terms.js';
 import { insertUser } from '../directory/users/users.js';
 import { findCredentials, setPassword } from '../identity/identity.js';
 import { createRecoveryToken } from '../recovery/tokens.js';

@@ -3,8 +3,8 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import type { Db } from '../../db.js';
 import { isSqlite, toDate } from '../../db.js';
-import { whereListed, wherePrefix } from './list-query.js';
-import { type ListFilter, parseFilter, SEARCHED } from './list-url.js';
+import { whereListed } from './list-query.js';
+import { type ListFilter, parseFilter } from './list-url.js';
 
 const COLUMNS = ['id', 'uuid', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'date_joined'] as const;
 
@@ -31,14 +31,10 @@ export async function* exportRows(db: Db, filter: ListFilter): AsyncGenerator<Re
   }
 }
 
-/** Every user the filter selects (no paging), with the columns of the file; the search is one OR here. */
+/** Every user the filter selects (no paging), with the columns of the file. */
 function exportQuery(db: Db, filter: ListFilter): Knex.QueryBuilder {
   const query = db('users').select(...COLUMNS);
   whereListed(query, filter);
-  if (filter.q)
-    query.where((w) => {
-      for (const column of SEARCHED) w.orWhere((c) => wherePrefix(c, column, filter.q));
-    });
   return query.orderBy('username');
 }
 

@@ -13,7 +13,7 @@ export interface Folder {
  * group-by"); SQLite gets a recursive query that seeks the next path on the index at each step
  * (MariaDB, in turn, would scan the index at each step of that one).
  */
-async function distinctPaths(db: Db): Promise<string[]> {
+export async function folderPaths(db: Db): Promise<string[]> {
   if (!isSqlite(db)) return db('users').distinct('path').orderBy('path').pluck('path');
   const result = await db.raw(`with recursive folders(path) as (
       select min(path) from users
@@ -23,9 +23,9 @@ async function distinctPaths(db: Db): Promise<string[]> {
   return (result as { path: string }[]).map((r) => r.path);
 }
 
-/** The folder tree: every distinct path and each of its prefixes. */
-export async function folderTree(db: Db): Promise<Folder[]> {
-  const rows = (await distinctPaths(db)).map((path) => ({ path }));
+/** The folder tree of the folders users are in (folderPaths): every path and each of its prefixes. */
+export function folderTree(paths: string[]): Folder[] {
+  const rows = paths.map((path) => ({ path }));
   const root: Folder = { name: '', path: '', children: [] };
   for (const { path } of rows) {
     let node = root;

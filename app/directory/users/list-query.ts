@@ -1,69 +1,196 @@
 import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
-import { isMariaDb, isSqlite, likeStartsWithSql, startsWithSql, toDate, whereStartsWith } from '../../db.js';
+import { isMariaDb, isSqlite, startsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
-import { type Cursor, encodeCursor, type ListFilter, PAGE_SIZE, SEARCHED, SORTS, type SortKey } from './list-url.js';
+import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE } from './list-url.js';
+import { type Match, matchOf, whereHasWords, whereMatches, whereTermStarts } from './search.js';
 import type { User } from './users.js';
 
 /**
- * "The column starts with the prefix", written so that the column's index serves it: a range on
- * the case-sensitive username, LIKE on name and e-mail (case-insensitive columns on both databases).
+ * The users list's page: keyset paging in every order, no OFFSET, and a count only as far as it is
+ * cheap. Each request picks its plan from an estimate of how many users match (one statement):
+ *
+ * - a search with a word that few users in scope have (at most COLLECT_MAX) reads that word's rows,
+ *   then sorts those users: a few thousand rows at most, and the exact count comes with them;
+ * - anything else walks the index of the chosen order, which holds what the filters read (status,
+ *   folder, initials), and checks the words of the users that pass: many matches mean a short walk.
+ *   In a folder the walk is one per folder below it (each on the folder's own index, in order),
+ *   merged into the page.
  */
-function prefixSql(column: (typeof SEARCHED)[number], prefix: string): [string, string[]] {
-  if (column === 'username') return startsWithSql('username', prefix);
-  return likeStartsWithSql(column, prefix);
+
+/** The list counts up to this many users; beyond, it says "10,000+". */
+export const COUNT_CAP = 10_000;
+/** A word that at most this many users in scope have is read from its rows, and those users sorted. */
+const COLLECT_MAX = 2_000;
+/** A folder with more folders below it than this is read from the whole list's index, filtered. */
+const PARTS_MAX = 12;
+
+/** What a row of the list shows; the query reads these columns only. */
+export type ListedUser = Pick<User, 'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin'>;
+const LIST_COLUMNS = ['id', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'username_key'] as const;
+type ListRow = Pick<UserRow, (typeof LIST_COLUMNS)[number] | 'id'> & { username_key: string; seg?: number; total?: number };
+
+export interface UserPage {
+  users: ListedUser[];
+  next: string | null;
+  prev: string | null;
+  /** Where this page starts in the whole list: 0 on the first page. */
+  offset: number;
+  /** How many users the list has: exactly `count`, or at least `count` when `atLeast`. */
+  total: { count: number; atLeast: boolean };
 }
 
-export function wherePrefix(qb: Knex.QueryBuilder, column: (typeof SEARCHED)[number], prefix: string): void {
-  qb.whereRaw(...prefixSql(column, prefix));
-}
+/** The columns of each order, the last one unique (username); and the suffix of its indexes' names. */
+const ORDERS: Record<Order, { columns: string[]; index: string }> = {
+  username: { columns: ['username'], index: 'username' },
+  name: { columns: ['name', 'username'], index: 'name' },
+  last_login: { columns: ['last_login', 'username'], index: 'last_login' },
+  is_active: { columns: ['is_active', 'username'], index: 'active' },
+  match: { columns: ['username_key', 'username'], index: 'key' },
+};
 
-/** The folders below a folder: the paths that start with it and a slash. */
-function whereBelow(qb: Knex.QueryBuilder, path: string): void {
-  whereStartsWith(qb, 'path', `${path}/`);
-}
-
-/** A folder and everything below it, as index ranges rather than a LIKE over all paths. */
-function whereInFolder(qb: Knex.QueryBuilder, path: string): void {
-  qb.where((folder) => folder.where('path', path).orWhere((below) => whereBelow(below, path)));
-}
-
-/** What every list query shares: the folder (unless a part applies it), and whether deactivated users show. */
-export function whereListed(qb: Knex.QueryBuilder, filter: ListFilter, folder = true): void {
-  if (filter.path && folder) whereInFolder(qb, filter.path);
-  if (!filter.showInactive) qb.where('is_active', true);
-}
-
-function sortValue(user: ListedUser, sort: SortKey): string | number | null {
-  switch (sort) {
-    case 'username':
-      return user.username;
-    case 'name':
-      return user.name;
-    case 'last_login':
-      return user.lastLogin ? user.lastLogin.getTime() : null;
-    case 'is_active':
-      return user.isActive ? 1 : 0;
-  }
-}
-
-function bindValue(sort: SortKey, value: string | number | null): unknown {
-  return sort === 'last_login' && value !== null ? new Date(value) : value;
+/** Where the list looks: every folder (null), or the folders at and below the chosen one. */
+interface Scope {
+  filter: ListFilter;
+  match: Match | null;
+  /** The folders at and below the chosen one that have users, or null for every folder. */
+  paths: string[] | null;
 }
 
 /**
- * Rows strictly after (or before) the cursor in (sort column, username) order. NULL sorts first in
- * ascending order on both databases, so the conditions spell that out.
+ * One page of the list. `paths`: the folders that have users (the folder tree's), of which the
+ * page keeps the chosen folder and those below it; null when the caller has not read them.
  */
-function whereBeyond(qb: Knex.QueryBuilder, filter: ListFilter, sort: SortKey, cursor: Cursor): void {
-  const column = SORTS[sort].column;
-  const forward = (cursor.direction === 'after') !== filter.descending; // true: towards larger values
+export async function searchUsers(db: Db, filter: ListFilter, paths: string[] | null, pageSize = PAGE_SIZE): Promise<UserPage> {
+  const scope: Scope = { filter, match: matchOf(filter.q), paths: filter.path ? foldersIn(filter.path, paths) : null };
+  if (scope.paths?.length === 0) return { users: [], next: null, prev: null, offset: 0, total: { count: 0, atLeast: false } };
+  const counts = await estimate(db, scope);
+  const words = scope.match?.words ?? [];
+  const rarest = words.length ? words.reduce((a, b) => (counts.words[b] <= counts.words[a] ? b : a)) : null;
+  // The best-match order is read from the word's rows, which hold the folded username: no user row
+  // is read until the page is known, so a word of up to COUNT_CAP users is cheap to sort.
+  const collectMax = filter.sort === 'match' ? COUNT_CAP : COLLECT_MAX;
+  if (rarest !== null && counts.words[rarest] <= collectMax) {
+    const rows = await collectPage(db, scope, rarest, pageSize);
+    return pageOf(filter, rows, pageSize, { count: Number(rows[0]?.total ?? 0), atLeast: false });
+  }
+  const rows = await walkPage(db, scope, counts, rarest, pageSize);
+  return pageOf(filter, rows, pageSize, totalOf(counts));
+}
+
+/** The chosen folder and the folders below it, of the known ones; null (use a range) when many or unknown. */
+function foldersIn(path: string, paths: string[] | null): string[] | null {
+  if (!paths) return null;
+  const inside = paths.filter((p) => p === path || p.startsWith(`${path}/`));
+  return inside.length <= PARTS_MAX ? inside : inside.length ? null : [];
+}
+
+/** Users in the scope's folder, by the known folders or as a range of paths. */
+function whereInFolder(qb: Knex.QueryBuilder, scope: Scope, column = 'path'): void {
+  const { path } = scope.filter;
+  if (!path) return;
+  if (scope.paths) qb.whereIn(column, scope.paths);
+  else qb.where((folder) => folder.where(column, path).orWhere((below) => whereStartsWith(below, column, `${path}/`)));
+}
+
+/** The scope's users: in its folder, active unless deactivated ones show, matching its search. */
+function whereInScope(qb: Knex.QueryBuilder, scope: Scope): void {
+  whereInFolder(qb, scope);
+  if (!scope.filter.showInactive) qb.where('is_active', true);
+  if (scope.match) whereMatches(qb, scope.match);
+}
+
+/** The list's filters (folder, status, search), for the export of what the list shows. */
+export function whereListed(qb: Knex.QueryBuilder, filter: ListFilter): void {
+  whereInScope(qb, { filter, match: matchOf(filter.q), paths: null });
+}
+
+interface Counts {
+  /** Users in scope with each word of the search. */
+  words: Record<string, number>;
+  /** Without words: users in scope. */
+  all?: number;
+  /** In the best-match order: users in scope whose username starts with the search. */
+  lead?: number;
+}
+
+/**
+ * How many users in scope have each word of the search (or, without words, how many users the
+ * list has), and in the best-match order how many usernames start with the search, each counted up
+ * to COUNT_CAP + 1, in one statement. A word's count reads its rows in user_terms, which carry the
+ * folder and status; the others read an index that holds what they filter on: no user row is read.
+ */
+async function estimate(db: Db, scope: Scope): Promise<Counts> {
+  const capped = (query: Knex.QueryBuilder) => db.raw('(select count(*) from ? as capped)', [query.limit(COUNT_CAP + 1)]);
+  const columns: Record<string, Knex.Raw> = {};
+  const words = scope.match?.words ?? [];
+  for (const [i, word] of words.entries()) columns[`w${i}`] = capped(holders(db, scope, word));
+  if (!words.length) columns.all = capped(db('users').select('id').where((w) => whereInScope(w, scope)));
+  else if (scope.filter.sort === 'match') {
+    const lead = db('users').select('id');
+    whereInFolder(lead, scope);
+    if (!scope.filter.showInactive) lead.where('is_active', true);
+    columns.lead = capped(lead.where((w) => whereTermStarts(w, scope.match!.key, 'username_key')));
+  }
+  const [row] = await runLimited<Record<string, number>>(db, db.select(columns).toSQL().toNative());
+  return {
+    words: Object.fromEntries(words.map((word, i) => [word, Number(row[`w${i}`])])),
+    ...(row.all === undefined ? {} : { all: Number(row.all) }),
+    ...(row.lead === undefined ? {} : { lead: Number(row.lead) }),
+  };
+}
+
+/**
+ * The users in scope who have the word, from its rows in user_terms (by the word's range, or in a
+ * few folders by (path, term)), with their folded username and username.
+ */
+function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Knex.QueryBuilder {
+  const index = scope.paths ? 'user_terms_path' : null;
+  const rows = db.from(index ? db.raw(isSqlite(db) ? 'user_terms indexed by ??' : 'user_terms force index (??)', [index]) : 'user_terms');
+  rows.distinct(...columns);
+  whereTermStarts(rows, word);
+  whereInFolder(rows, scope);
+  if (!scope.filter.showInactive) rows.where('is_active', true);
+  return rows;
+}
+
+/** The count the page shows when its plan did not count: exact below the cap when one filter decides it. */
+function totalOf(counts: Counts): UserPage['total'] {
+  const values = counts.all === undefined ? Object.values(counts.words) : [counts.all];
+  if (values.length === 1) return { count: Math.min(values[0], COUNT_CAP), atLeast: values[0] > COUNT_CAP };
+  return { count: 0, atLeast: true }; // several common words: how many users have them all is not known cheaply
+}
+
+/** The index hint that makes the database read an order's index (each reads another one for some filters). */
+function usersFrom(db: Db, index: string): string {
+  return isSqlite(db) ? `users indexed by ${index}` : `users force index (${index})`;
+}
+
+/**
+ * A join that reads the table after the rows before it (a page, or a word's few users), never the
+ * other way round: on a small test table MariaDB would rather read all users first.
+ */
+function thenJoin(db: Db): string {
+  return isSqlite(db) ? 'cross join' : 'straight_join';
+}
+
+/** Does the cursor's page read towards larger values of the order? */
+function towardsLarger(filter: ListFilter): boolean {
+  return (filter.page?.direction !== 'before') !== filter.descending;
+}
+
+/**
+ * Rows strictly beyond the cursor in (column, username) order. NULL sorts first in ascending
+ * order on both databases, so the conditions spell that out.
+ */
+function whereBeyond(qb: Knex.QueryBuilder, order: Order, cursor: Cursor, forward: boolean): void {
+  const [column] = ORDERS[order].columns;
   const cmp = forward ? '>' : '<';
-  if (sort === 'username') {
+  if (column === 'username') {
     qb.where('username', cmp, cursor.username);
     return;
   }
-  const value = bindValue(sort, cursor.value);
+  const value = order === 'last_login' && cursor.value !== null ? new Date(cursor.value) : cursor.value;
   qb.where((outer) => {
     if (value === null) {
       outer.where((same) => same.whereNull(column).where('username', cmp, cursor.username));
@@ -77,10 +204,129 @@ function whereBeyond(qb: Knex.QueryBuilder, filter: ListFilter, sort: SortKey, c
   });
 }
 
-/** What a row of the list shows; the query reads these columns only. */
-export type ListedUser = Pick<User, 'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin'>;
-const LIST_COLUMNS = ['id', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login'] as const;
-type ListRow = Pick<UserRow, (typeof LIST_COLUMNS)[number]>;
+/**
+ * The best-match order's two parts: 0, usernames that start with the search (the exact one first,
+ * being the shortest); 1, the other matches. Both by folded username.
+ */
+function whereSegment(qb: Knex.QueryBuilder, key: string, segment: number): void {
+  if (segment === 0) whereTermStarts(qb, key, 'username_key');
+  else qb.whereNot((w) => whereTermStarts(w, key, 'username_key'));
+}
+
+/**
+ * The page by walking the order's index: one part per folder below the chosen one (each on the
+ * folder's index) or one on the whole list's index, and in the best-match order each of those once
+ * per segment; each part stops at a page, one statement merges them and reads the page's rows.
+ *
+ * In the best-match order the second segment (matches whose username does not start with the
+ * search) is left out while the page lies among the usernames that do; when most of the word's
+ * users are such usernames, the second segment is sparse in the index, and is read from the rarest
+ * word's rows instead.
+ */
+async function walkPage(db: Db, scope: Scope, counts: Counts, rarest: string | null, pageSize: number): Promise<ListRow[]> {
+  const { filter, match } = scope;
+  const { columns, index } = ORDERS[filter.sort];
+  const forward = towardsLarger(filter);
+  const order = forward ? 'asc' : 'desc';
+  const cursor = filter.page;
+  const parts: Knex.QueryBuilder[] = [];
+  const walk = (segment: number | null) => {
+    for (const folder of scope.paths ?? [null]) {
+      const part = db
+        .from(db.raw(usersFrom(db, folder === null ? `users_list_${index}` : `users_folder_${index}`)))
+        .select('id', ...columns, db.raw(`${segment ?? 0} as seg`));
+      if (folder === null) whereInFolder(part, scope);
+      else part.where('path', folder);
+      if (!filter.showInactive) part.where('is_active', true);
+      if (match) whereMatches(part, match);
+      if (segment !== null) whereSegment(part, match!.key, segment);
+      if (cursor && (segment === null || segment === cursor.segment)) whereBeyond(part, filter.sort, cursor, forward);
+      parts.push(part.orderBy(columns.map((column) => ({ column, order }))).limit(pageSize + 1));
+    }
+  };
+  if (filter.sort !== 'match') walk(null);
+  else {
+    const from = cursor?.segment ?? 0;
+    const withinLead = forward && from === 0 && (cursor?.at ?? 0) + pageSize + 1 <= (counts.lead ?? 0);
+    if (!forward || from === 0) walk(0);
+    if (match?.words.length && rarest !== null && !withinLead && (forward || from === 1)) {
+      if ((counts.lead ?? 0) * 2 < COUNT_CAP) walk(1);
+      else parts.push(rankedHolders(db, scope, rarest, { segment: 1 }).limit(pageSize + 1));
+    }
+  }
+  return readParts(db, parts, filter, pageSize);
+}
+
+/** Merges ordered parts into the page (each part: id, the order's columns, seg) and reads its users. */
+function readParts(db: Db, parts: Knex.QueryBuilder[], filter: ListFilter, pageSize: number, extra = ''): Promise<ListRow[]> {
+  const { columns } = ORDERS[filter.sort];
+  const order = towardsLarger(filter) ? 'asc' : 'desc';
+  const natives = parts.map((p) => p.toSQL().toNative());
+  const union = natives.map((p, i) => `select * from (${p.sql}) as part${i}`).join(' union all ');
+  const keys = ['seg', ...columns].map((c) => `${c} ${order}`).join(', ');
+  return runLimited<ListRow>(db, {
+    sql: `select ${LIST_COLUMNS.map((c) => `u.${c}`).join(', ')}, p.seg${extra} from (select * from (${union}) as merged order by ${keys} limit ${pageSize + 1}) as p ${thenJoin(db)} users as u on u.id = p.id order by ${keys.replace(/(^|, )/g, '$1p.')}`,
+    bindings: natives.flatMap((p) => p.bindings),
+  });
+}
+
+/**
+ * The users in scope who have the word and every other word of the search, from the word's rows,
+ * in the best-match order, as (id, username_key, username, seg), beyond the cursor, ordered: no
+ * user row is read. With `segment`, only that segment.
+ */
+function rankedHolders(db: Db, scope: Scope, word: string, { segment, count = false }: { segment?: number; count?: boolean }): Knex.QueryBuilder {
+  const { filter, match } = scope;
+  const forward = towardsLarger(filter);
+  const order = forward ? 'asc' : 'desc';
+  const [startsWith, bounds] = startsWithSql('username_key', match!.key);
+  const ranked = db
+    .from(holders(db, scope, word, ['user_id', 'username_key', 'username']).as('h'))
+    .select('user_id as id', 'username_key', 'username', db.raw(`case when ${startsWith} then 0 else 1 end as seg`, bounds));
+  if (count) ranked.select(db.raw('count(*) over () as total'));
+  whereHasWords(
+    ranked,
+    match!.words.filter((w) => w !== word),
+    'h.user_id',
+  );
+  const page = db.from(ranked.as('r')).select('*');
+  if (segment !== undefined) page.where('seg', segment);
+  const cursor = filter.page;
+  if (cursor)
+    page.where((w) =>
+      w.where('seg', forward ? '>' : '<', cursor.segment!).orWhere((same) => whereBeyond(same.where('seg', cursor.segment!), 'match', cursor, forward)),
+    );
+  return page.orderBy(['seg', 'username_key', 'username'].map((column) => ({ column, order })));
+}
+
+/**
+ * The page from the users who have the rarest word (at most COUNT_CAP of them in the best-match
+ * order, which reads only their rows in user_terms; at most COLLECT_MAX in another order, whose
+ * values are in the user rows), sorted, and counted whole.
+ */
+async function collectPage(db: Db, scope: Scope, word: string, pageSize: number): Promise<ListRow[]> {
+  const { filter, match } = scope;
+  if (filter.sort === 'match') {
+    const page = rankedHolders(db, scope, word, { count: true }).limit(pageSize + 1);
+    return readParts(db, [page], filter, pageSize, ', p.total');
+  }
+  const { columns } = ORDERS[filter.sort];
+  const forward = towardsLarger(filter);
+  const order = forward ? 'asc' : 'desc';
+  const matches = db
+    .from(holders(db, scope, word).as('h'))
+    .joinRaw(`${thenJoin(db)} users on users.id = h.user_id`)
+    .select(...LIST_COLUMNS.map((c) => `users.${c}`), db.raw('0 as seg'), db.raw('count(*) over () as total'));
+  whereHasWords(
+    matches,
+    match!.words.filter((w) => w !== word),
+    'users.id',
+  );
+  const page = db.from(matches.as('m')).select('*');
+  if (filter.page) whereBeyond(page, filter.sort, filter.page, forward);
+  page.orderBy(columns.map((column) => ({ column, order }))).limit(pageSize + 1);
+  return runLimited<ListRow>(db, page.toSQL().toNative());
+}
 
 function toListed(row: ListRow): ListedUser {
   return {
@@ -95,198 +341,39 @@ function toListed(row: ListRow): ListedUser {
   };
 }
 
-export interface UserPage {
-  users: ListedUser[];
-  next: string | null;
-  prev: string | null;
-}
-
-/** A row of the match order, with the part it came from. */
-type MatchRow = ListRow & { seg: number };
-
-/**
- * One page of users by keyset: no OFFSET and no COUNT, one query whatever the page number.
- * One row more than the page tells whether there is another page.
- */
-export async function searchUsers(db: Db, filter: ListFilter, pageSize = PAGE_SIZE): Promise<UserPage> {
+/** The page's rows, links to the pages either side, and where it starts. */
+function pageOf(filter: ListFilter, rows: ListRow[], pageSize: number, total: UserPage['total']): UserPage {
   const backwards = filter.page?.direction === 'before';
-  const rows: ListRow[] =
-    filter.sort === 'match' ? await matchPage(db, filter, pageSize) : await sortedPage(db, filter, filter.sort, pageSize);
   const more = rows.length > pageSize;
   const shown = rows.slice(0, pageSize);
   if (backwards) shown.reverse();
-  const cursorFor = (row: ListRow | undefined, direction: Cursor['direction']) => {
-    if (!row) return null;
-    if (filter.sort !== 'match') return encodeCursor({ value: sortValue(toListed(row), filter.sort), username: row.username, direction });
-    const { seg } = row as MatchRow;
-    return encodeCursor({ value: row[SEARCHED[seg]], username: row.username, direction, segment: seg });
-  };
   const hasNext = backwards ? Boolean(filter.page) : more;
   const hasPrev = backwards ? more : Boolean(filter.page);
+  const offset = hasPrev ? Math.max(0, filter.page?.at ?? 0) : 0;
+  const cursorAt = (row: ListRow, direction: Cursor['direction'], at: number): string => {
+    const [column] = ORDERS[filter.sort].columns;
+    const raw = (row as unknown as Record<string, unknown>)[column];
+    const value = filter.sort === 'last_login' ? (raw === null ? null : toDate(raw as never)!.getTime()) : filter.sort === 'is_active' ? (raw ? 1 : 0) : (raw as string);
+    return encodeCursor({ value, username: row.username, direction, at, ...(filter.sort === 'match' ? { segment: Number(row.seg) } : {}) });
+  };
+  const count = total.atLeast ? Math.max(total.count, offset + shown.length + (hasNext ? 1 : 0)) : total.count;
   return {
     users: shown.map(toListed),
-    next: hasNext ? cursorFor(shown[shown.length - 1], 'after') : null,
-    prev: hasPrev ? cursorFor(shown[0], 'before') : null,
+    next: hasNext && shown.length ? cursorAt(shown[shown.length - 1], 'after', offset + shown.length) : null,
+    prev: hasPrev && shown.length ? cursorAt(shown[0], 'before', Math.max(0, offset - pageSize)) : null,
+    offset,
+    total: { count, atLeast: total.atLeast },
   };
-}
-
-/**
- * One page's query in the list's order: the listed users that `match` selects, in the filter's
- * folder unless `folder` is false (a part that picks its own), read from `from` (the users table).
- */
-type PageQuery = (match?: (q: Knex.QueryBuilder) => void, folder?: boolean, from?: string | Knex.Raw) => Knex.QueryBuilder;
-
-/** A page in a chosen sort order; a search then has to sort all of its matches. */
-async function sortedPage(db: Db, filter: ListFilter, sort: SortKey, pageSize: number): Promise<ListRow[]> {
-  const column = SORTS[sort].column;
-  const backwards = filter.page?.direction === 'before';
-  const order = filter.descending !== backwards ? 'desc' : 'asc';
-  const page: PageQuery = (match, folder = true, from = 'users') => {
-    const query = db.from(from).select(...LIST_COLUMNS);
-    whereListed(query, filter, folder);
-    if (match) query.where(match);
-    if (filter.page) whereBeyond(query, filter, sort, filter.page);
-    if (column !== 'username') query.orderBy(column, order);
-    return query.orderBy('username', order).limit(pageSize + 1);
-  };
-  if (filter.q) return searchSorted(db, filter, sort, page, pageSize, order);
-  if (!filter.path) return page();
-  // The folder itself and the folders below it, as two parts, each read in order from the index
-  // that suits it: with one OR over both, MariaDB walks the username index past every other
-  // folder's users.
-  const path = filter.path;
-  const parts = [page((q) => q.where('path', path), false), page((q) => whereBelow(q, path), false)].map((p) => p.toSQL().toNative());
-  return mergeParts(db, parts, column, order, pageSize, 'union all'); // a user is in one folder
-}
-
-/**
- * Parts that are each ordered and cut to a page, merged into the page in (column, username) order
- * by one statement; `union` drops a row that two parts both found.
- */
-function mergeParts(
-  db: Db,
-  parts: Knex.SqlNative[],
-  column: string,
-  order: string,
-  pageSize: number,
-  combine: 'union' | 'union all',
-): Promise<ListRow[]> {
-  const orderBy = column === 'username' ? `username ${order}` : `${column} ${order}, username ${order}`;
-  const union = parts.map((p, i) => `select * from (${p.sql}) as part${i}`).join(` ${combine} `);
-  return runLimited(
-    db,
-    `select * from (${union}) as merged order by ${orderBy} limit ${pageSize + 1}`,
-    parts.flatMap((p) => p.bindings),
-  );
-}
-
-/**
- * A search in a chosen order is three prefix queries — username, name, email — each on its own
- * index, as one UNION statement ordered and cut to the page. One OR over the three columns would
- * make the database walk the sort index past every row that does not match. Unlike the match
- * order, this sorts every match: a common beginning costs more, within the statement time limit.
- */
-async function searchSorted(
-  db: Db,
-  filter: ListFilter,
-  sort: SortKey,
-  page: PageQuery,
-  pageSize: number,
-  order: string,
-): Promise<ListRow[]> {
-  const column = SORTS[sort].column;
-  const mariaDb = await isMariaDb(db);
-  const parts = SEARCHED.map((searched) => {
-    // MariaDB would rather walk the sort column's index past every non-matching row than sort the
-    // matches of the searched column's index; it is told not to use the sort index for the order.
-    const from = mariaDb && searched !== column ? usersWithoutSortOrder(db) : 'users';
-    return page((w) => wherePrefix(w, searched, filter.q), true, from)
-      .toSQL()
-      .toNative();
-  });
-  return mergeParts(db, parts, column, order, pageSize, 'union'); // a user may match in two parts
-}
-
-/**
- * A page of the match order: the parts still to read (username, name, e-mail matches), each from
- * its own index in its own order and cut to a page, in one UNION ALL statement. A user matching
- * twice belongs to the first part that matches; each row says whether it matched an earlier part,
- * and such rows are dropped here, so that no part has to skip them in the database. Only when a
- * full part lost rows that way and the page is not full does a second statement read the parts
- * with the earlier matches excluded in SQL (on the page where one part gives way to the next).
- */
-async function matchPage(db: Db, filter: ListFilter, pageSize: number): Promise<MatchRow[]> {
-  const cursor = filter.page;
-  const backwards = cursor?.direction === 'before';
-  const order = backwards ? 'desc' : 'asc';
-  const from = cursor?.segment ?? (backwards ? SEARCHED.length - 1 : 0);
-  const segments = SEARCHED.map((_, i) => i).filter((i) => (backwards ? i <= from : i >= from));
-  if (backwards) segments.reverse();
-  const [byUsername, byUsernameArgs] = prefixSql('username', filter.q);
-  const [byName, byNameArgs] = prefixSql('name', filter.q);
-
-  const read = async (excludeEarlier: boolean): Promise<MatchRow[]> => {
-    const parts = segments.map((seg) => {
-      const column = SEARCHED[seg];
-      const query = db('users').select(
-        ...LIST_COLUMNS,
-        db.raw(`${seg} as seg`),
-        db.raw(`(${byUsername}) as by_username`, byUsernameArgs),
-        db.raw(`(${byName}) as by_name`, byNameArgs),
-      );
-      whereListed(query, filter);
-      wherePrefix(query, column, filter.q);
-      if (excludeEarlier) for (const earlier of SEARCHED.slice(0, seg)) query.whereNot((w) => wherePrefix(w, earlier, filter.q));
-      if (cursor && cursor.segment === seg) whereFrom(query, column, cursor, backwards);
-      if (column !== 'username') query.orderBy(column, order);
-      return {
-        column,
-        ...query
-          .orderBy('username', order)
-          .limit(pageSize + 1)
-          .toSQL()
-          .toNative(),
-      };
-    });
-    const union = parts.map(
-      (p, k) =>
-        `select m${k}.*, ${k} as part, row_number() over (order by ${p.column === 'username' ? '' : `m${k}.${p.column} ${order}, `}m${k}.username ${order}) as rk from (${p.sql}) as m${k}`,
-    );
-    const rows = await runLimited<MatchRow & { part: number; rk: number; by_username: unknown; by_name: unknown }>(
-      db,
-      union.join(' union all '),
-      parts.flatMap((p) => p.bindings),
-    );
-    const kept: MatchRow[] = [];
-    for (const [k] of parts.entries()) {
-      const ofPart = rows.filter((r) => Number(r.part) === k).sort((a, b) => Number(a.rk) - Number(b.rk));
-      for (const row of ofPart) if (!((row.seg > 0 && Number(row.by_username)) || (row.seg > 1 && Number(row.by_name)))) kept.push(row);
-      if (kept.length > pageSize) break;
-      // A full part that lost rows may hold more beyond what was read: those come before the next part.
-      if (ofPart.length > pageSize) return excludeEarlier ? kept : read(true);
-    }
-    return kept;
-  };
-  return (await read(false)).slice(0, pageSize + 1);
-}
-
-/** Rows beyond the cursor in (column, username) order, as a range the column's index serves. */
-function whereFrom(qb: Knex.QueryBuilder, column: string, cursor: Cursor, backwards: boolean): void {
-  const [strict, loose] = backwards ? ['<', '<='] : ['>', '>='];
-  if (column === 'username') {
-    qb.where('username', strict, cursor.username);
-    return;
-  }
-  qb.where(column, loose, cursor.value as string).where((w) =>
-    w.where(column, strict, cursor.value as string).orWhere('username', strict, cursor.username),
-  );
 }
 
 /** Runs a list statement, within a time limit on MariaDB; past it, the admin gets advice. */
-async function runLimited<T = ListRow>(db: Db, sql: string, bindings: readonly unknown[]): Promise<T[]> {
+async function runLimited<T>(db: Db, { sql, bindings }: { sql: string; bindings: readonly unknown[] }): Promise<T[]> {
   const mariaDb = await isMariaDb(db);
   try {
-    const result = await db.raw(`${mariaDb ? `set statement max_statement_time=${SEARCH_TIMEOUT_S} for ` : ''}${sql}`, bindings as never[]);
+    // MariaDB would turn a word's EXISTS into a semi-join that reads every row of a common word
+    // first; the plans here look up each candidate's word instead.
+    const settings = `max_statement_time=${SEARCH_TIMEOUT_S}, optimizer_switch='semijoin=off,materialization=off'`;
+    const result = await db.raw(`${mariaDb ? `set statement ${settings} for ` : ''}${sql}`, bindings as never[]);
     return isSqlite(db) ? result : result[0];
   } catch (err) {
     if ((err as { errno?: number }).errno === 1969)
@@ -296,9 +383,3 @@ async function runLimited<T = ListRow>(db: Db, sql: string, bindings: readonly u
 }
 
 export const SEARCH_TIMEOUT_S = 3;
-const SORT_INDEXES = ['users_username_unique', 'users_active_username', 'users_path_username', 'users_last_login_username'];
-
-/** The users table for a FROM clause, with MariaDB's hint not to read the sort indexes for ORDER BY. */
-function usersWithoutSortOrder(db: Db): Knex.Raw {
-  return db.raw(`?? ignore index for order by (${SORT_INDEXES.map(() => '??').join(', ')})`, ['users', ...SORT_INDEXES]);
-}

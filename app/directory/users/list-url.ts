@@ -10,13 +10,14 @@ export const SORTS = {
 } as const;
 export type SortKey = keyof typeof SORTS;
 /**
- * A search without a chosen sort lists its matches by how they match: users whose username starts
- * with the text (by username), then those whose name does (by name), then by e-mail (by e-mail).
- * Each part is read in the order of its own index, so a common beginning costs no more than a rare one.
+ * A search without a chosen sort lists its matches best first: usernames that start with the text
+ * (the exact one first), then the other matches; each part by username without case or accents.
  */
 export type Order = SortKey | 'match';
-/** The searched columns, in the order of the parts of the match order. */
-export const SEARCHED = ['username', 'name', 'email'] as const;
+/** The parts of the best-match order: usernames starting with the search, then the rest. */
+export const SEGMENTS = 2;
+/** The furthest a page can start (beyond, a position is not one the list wrote). */
+const OFFSET_MAX = 1e9;
 
 /** What the list shows; every field lives in the URL. */
 export interface ListFilter {
@@ -29,14 +30,15 @@ export interface ListFilter {
 }
 
 /**
- * A keyset position: the sort value and username of a row, and which way to read from it. In the
- * match order, `segment` says which part (username, name, e-mail) the row came from and `value`
- * is that column's value.
+ * A keyset position: the sort value and username of a row, which way to read from it, and where in
+ * the list the page it leads to starts (`at`, for "51–100 of …"). In the best-match order,
+ * `segment` says which part the row is in and `value` is its folded username.
  */
 export interface Cursor {
   value: string | number | null;
   username: string;
   direction: 'after' | 'before';
+  at: number;
   segment?: number;
 }
 
@@ -100,7 +102,7 @@ export function filterQuery(filter: ListFilter, change: Partial<Record<'path' | 
 
 /** The `page` URL parameter for a keyset position. */
 export function encodeCursor(cursor: Cursor): string {
-  const fields = [cursor.direction === 'after' ? 'a' : 'b', cursor.value, cursor.username];
+  const fields = [cursor.direction === 'after' ? 'a' : 'b', cursor.value, cursor.username, cursor.at];
   if (cursor.segment !== undefined) fields.push(cursor.segment);
   return Buffer.from(JSON.stringify(fields)).toString('base64url');
 }
@@ -125,16 +127,17 @@ export function decodeCursor(token: string, order: Order): Cursor | null {
   } catch {
     return null;
   }
-  if (!Array.isArray(fields) || fields.length < 3 || fields.length > 4) return null;
-  const [direction, value, username, segment] = fields as unknown[];
+  if (!Array.isArray(fields) || fields.length < 4 || fields.length > 5) return null;
+  const [direction, value, username, at, segment] = fields as unknown[];
   if ((direction !== 'a' && direction !== 'b') || typeof username !== 'string') return null;
   if (value !== null && typeof value !== 'string' && typeof value !== 'number') return null;
-  if (segment !== undefined && !(Number.isInteger(segment) && (segment as number) >= 0 && (segment as number) < SEARCHED.length))
-    return null;
+  if (!(Number.isInteger(at) && (at as number) >= 0 && (at as number) <= OFFSET_MAX)) return null;
+  if (segment !== undefined && !(Number.isInteger(segment) && (segment as number) >= 0 && (segment as number) < SEGMENTS)) return null;
   const cursor: Cursor = {
     direction: direction === 'a' ? 'after' : 'before',
     value,
     username,
+    at: at as number,
     ...(segment === undefined ? {} : { segment: segment as number }),
   };
   return isPositionIn(order, cursor) ? cursor : null;

@@ -8,7 +8,7 @@ import { isRegion } from '../../http/htmx.js';
 import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { exportRoutes } from './export.js';
-import { folderTree } from './folders.js';
+import { folderPaths, folderTree } from './folders.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues, userFormValues } from './form.js';
 import { activationRoutes, deleteUsersRoute } from './lifecycle.js';
 import { searchUsers } from './list-query.js';
@@ -87,8 +87,9 @@ function listRoutes(db: Knex): Router {
 
   router.get('/', async (req, res) => {
     const filter = parseFilter(req.query);
-    const [page, folders] = await Promise.all([searchUsers(db, filter), folderTree(db)]);
-    const locals = { title: 'Users', nav: 'users', filter, page, folders, sorts: SORTS, filterQuery, sortParam };
+    const paths = await folderPaths(db);
+    const page = await searchUsers(db, filter, paths);
+    const locals = { title: 'Users', nav: 'users', filter, page, folders: folderTree(paths), sorts: SORTS, filterQuery, sortParam };
     if (isRegion(req, 'users-table')) return res.fragment('directory/users/_results', locals);
     await res.page('directory/users/index', locals);
   });

@@ -7,7 +7,7 @@ import { revokeUserTokens } from '../../oauth/grants.js';
 import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
-import { indexUsers } from './search.js';
+import { indexUsers } from './terms.js';
 
 export interface User {
   id: number;

@@ -1,0 +1,126 @@
+import type { Knex } from 'knex';
+
+/** A connection or a transaction (as app/db.ts's Db; imported from knex so that the migration that indexes existing users needs nothing of app/db.ts). */
+type Db = Knex | Knex.Transaction;
+
+/**
+ * The search of the users list: what a person types is found at the start of any word of a user's
+ * username, name or e-mail, whatever its case and accents. "muller", "Müller" and "MUL" find
+ * "Ana Müller"; "dana" and "Fix" find `fixture.dana`; "ana mul" finds users with both words.
+ *
+ * Each user's words are kept, folded, in `user_terms` (one row per distinct word, with the user's
+ * folder and status beside it), so a word is a range of an index on both databases, and the same
+ * JavaScript folds what is stored and what is searched: SQLite and MariaDB give the same answers.
+ */
+
+/** Letters that Unicode decomposition leaves alone but a reader takes for others. */
+const LETTERS: Record<string, string> = { ς: 'σ', ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i', ħ: 'h', ŧ: 't' };
+const LETTER = /[ςßæœøłđðþıħŧ]/g;
+
+/** Text without case and accents: "Müller" and "MULLER" are both "muller", "Łukasz" is "lukasz". */
+export function fold(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(LETTER, (c) => LETTERS[c]);
+}
+
+/** The longest word kept, in characters; longer ones are cut, the same when stored and searched. */
+export const TERM_MAX = 64;
+/** The longest username key kept (the username folded, for the best-match order). */
+export const KEY_MAX = 150;
+
+function head(text: string, max: number): string {
+  return text.length <= max ? text : [...text].slice(0, max).join('');
+}
+
+const APOSTROPHES = /['’ʼ]/g;
+
+function wordsOf(folded: string): string[] {
+  return folded
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+    .map((word) => head(word, TERM_MAX));
+}
+
+/** A user's username folded whole, punctuation kept: the best match comes first in its order. */
+export function usernameKey(username: string): string {
+  return head(fold(username), KEY_MAX);
+}
+
+/**
+ * The distinct words of a user: the username's and e-mail's parts between `.`, `_`, `-`, `@` (and
+ * any other punctuation), the name's words. "O'Brien" gives "obrien" and also "o" and "brien".
+ */
+export function termsOf(user: { username: string; name: string; email: string }): string[] {
+  const text = fold(`${user.username} ${user.name} ${user.email}`);
+  return [...new Set([...wordsOf(text.replace(APOSTROPHES, '')), ...wordsOf(text.replace(APOSTROPHES, ' '))])];
+}
+
+/**
+ * A bit for each letter that a word starts with (a–z; one bit for digits, one for anything else):
+ * a user's bits are kept in the list's indexes, so a search skips users who cannot match without
+ * reading their words.
+ */
+export function initialsOf(words: readonly string[]): number {
+  let bits = 0;
+  for (const word of words) {
+    const c = word.charCodeAt(0);
+    bits |= 1 << (c >= 97 && c <= 122 ? c - 97 : c >= 48 && c <= 57 ? 26 : 27);
+  }
+  return bits;
+}
+
+/** The most words a search uses; a longer search narrows by its first eight. */
+const WORDS_MAX = 8;
+
+/**
+ * The words of a search, each to be found at the start of a word of the user. A word that begins
+ * another one of the search says nothing more and is left out ("an ana" is "ana").
+ */
+export function searchWords(q: string): string[] {
+  const words = [...new Set(wordsOf(fold(q).replace(APOSTROPHES, '')))];
+  return words.filter((w, i) => !words.some((other, j) => j !== i && other.startsWith(w) && (other !== w || j < i))).slice(0, WORDS_MAX);
+}
+
+interface Indexed {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  path: string;
+  is_active: boolean | number;
+}
+
+/**
+ * Writes the search rows of these users anew from their stored rows: call it, in the transaction
+ * that wrote them, after any change to a user's username, name, e-mail, folder or status.
+ */
+export async function indexUsers(db: Db, ids: number[]): Promise<void> {
+  if (!ids.length) return;
+  const users: Indexed[] = await db('users').whereIn('id', ids).select('id', 'username', 'name', 'email', 'path', 'is_active');
+  await db('user_terms').whereIn('user_id', ids).delete();
+  await writeTerms(db, users);
+}
+
+/** Inserts the search rows and username keys of users that have none yet (new users, a backfill). */
+export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
+  const rows = users.flatMap((u) => {
+    const common = { user_id: u.id, path: u.path, is_active: Boolean(u.is_active), username: u.username, username_key: usernameKey(u.username) };
+    return termsOf(u).map((term) => ({ term, ...common }));
+  });
+  for (let i = 0; i < rows.length; i += 200) await db('user_terms').insert(rows.slice(i, i + 200));
+  for (let i = 0; i < users.length; i += 300) {
+    const part = users.slice(i, i + 300);
+    const cases = (value: (u: Indexed) => string | number) =>
+      db.raw(`case id ${part.map(() => 'when ? then ?').join(' ')} end`, part.flatMap((u) => [u.id, value(u)]));
+    await db('users')
+      .whereIn(
+        'id',
+        part.map((u) => u.id),
+      )
+      .update({ username_key: cases((u) => usernameKey(u.username)), initials: cases((u) => initialsOf(termsOf(u))) } as never);
+  }
+}
+
