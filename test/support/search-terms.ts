@@ -1,0 +1,38 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { termsOf, usernameKey } from '../../app/directory/users/search.js';
+
+interface TermRow {
+  term: string;
+  user_id: number;
+  path: string;
+  is_active: boolean | number;
+}
+
+/**
+ * The search rows agree with the users as stored (issue 16): each user's rows in `user_terms` are
+ * exactly termsOf(the stored row), each with the user's folder and status; no row is left of a
+ * deleted user; and the username key (where the column exists) is the folded username. Call it at
+ * the end of a test that wrote users.
+ */
+export async function expectSearchRowsCurrent(db: Knex): Promise<void> {
+  const keyed = await db.schema.hasColumn('users', 'username_key');
+  const users = await db('users').select('id', 'username', 'name', 'email', 'path', 'is_active', ...(keyed ? ['username_key'] : []));
+  const rows: TermRow[] = await db('user_terms').select('term', 'user_id', 'path', 'is_active');
+  const byUser = new Map<number, TermRow[]>();
+  for (const row of rows) byUser.set(Number(row.user_id), [...(byUser.get(Number(row.user_id)) ?? []), row]);
+
+  const ids = new Set(users.map((u) => Number(u.id)));
+  const orphans = rows.filter((r) => !ids.has(Number(r.user_id))).map((r) => `${r.user_id}:${r.term}`);
+  expect(orphans, 'user_terms rows of users that no longer exist').to.deep.equal([]);
+
+  for (const user of users) {
+    const mine = byUser.get(Number(user.id)) ?? [];
+    expect(mine.map((r) => r.term).sort(), `user_terms words of ${user.username}`).to.deep.equal(termsOf(user).sort());
+    for (const row of mine) {
+      expect(row.path, `folder of ${user.username}'s word ${row.term}`).to.equal(user.path);
+      expect(Boolean(row.is_active), `status of ${user.username}'s word ${row.term}`).to.equal(Boolean(user.is_active));
+    }
+    if (keyed) expect(user.username_key, `username_key of ${user.username}`).to.equal(usernameKey(user.username));
+  }
+}
