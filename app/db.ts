@@ -25,6 +25,8 @@ export interface UserRow {
   last_updated: Date | number;
   /** The username folded (case, accents), for the list's best-match order. */
   username_key: string;
+  /** The name folded, for the list's order by name. */
+  name_key: string;
   /** A bit per letter that a word of the user starts with (app/directory/users/terms.ts). */
   initials: number;
 }
@@ -276,14 +278,6 @@ export function whereStartsWith(qb: Knex.QueryBuilder, column: string, prefix: s
 export function startsWithSql(column: string, prefix: string): [string, string[]] {
   const end = prefixEnd(prefix);
   return end === null ? ['?? >= ?', [column, prefix]] : ['(?? >= ? and ?? < ?)', [column, prefix, column, end]];
-}
-
-/**
- * "The column starts with the prefix" as LIKE, for columns whose collation ignores case (name,
- * e-mail). '!' escapes LIKE's wildcards: a backslash would mean different things to MySQL and SQLite.
- */
-export function likeStartsWithSql(column: 'name' | 'email', prefix: string): [string, string[]] {
-  return [`${column} like ? escape '!'`, [`${prefix.replace(/[!%_]/g, '!$&')}%`]];
 }
 
 export function isUniqueViolation(err: unknown): boolean {

@@ -7,7 +7,8 @@ import { createTable } from './helpers.js';
  *
  * - `user_terms`: every user's words, folded, with the user's folder and status beside them, so
  *   that a word, or a word in a folder, is a range of an index that holds all the list filters on.
- * - `users.username_key` (the username folded whole, for the best-match order) and
+ * - `users.username_key` (the username folded whole, for the best-match order), `users.name_key`
+ *   (the name folded: the order by name is the same on both databases, whose collations differ) and
  *   `users.initials` (a bit for each letter a word of the user starts with: the list can skip a
  *   user who cannot match without reading that user's words).
  * - The list's indexes: one per order (username, name, last login, status, best match), holding
@@ -19,7 +20,7 @@ import { createTable } from './helpers.js';
  */
 const ORDERS: [string, string[]][] = [
   ['username', ['username']],
-  ['name', ['name', 'username']],
+  ['name', ['name_key', 'username']],
   ['last_login', ['last_login', 'username']],
   ['active', ['is_active', 'username']],
   ['key', ['username_key', 'username']],
@@ -39,7 +40,8 @@ export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client === 'mysql2';
   await knex.schema.alterTable('users', (t) => {
     const key = t.string('username_key', 150).notNullable().defaultTo('');
-    if (mysql) key.collate('utf8mb4_bin');
+    const name = t.string('name_key', 255).notNullable().defaultTo('');
+    if (mysql) for (const column of [key, name]) column.collate('utf8mb4_bin');
     t.integer('initials').notNullable().defaultTo(0);
   });
   // Each word's rows lie together, ordered by user, with the folder, status and (folded) username
@@ -95,6 +97,7 @@ export async function down(knex: Knex): Promise<void> {
   });
   await knex.schema.alterTable('users', (t) => {
     t.dropColumn('username_key');
+    t.dropColumn('name_key');
     t.dropColumn('initials');
   });
 }

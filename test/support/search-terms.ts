@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { termsOf, usernameKey } from '../../app/directory/users/search.js';
+import { termsOf, usernameKey } from '../../app/directory/users/terms.js';
 
 interface TermRow {
   term: string;

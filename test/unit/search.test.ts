@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { fold, searchWords, TERM_MAX, termsOf } from '../../app/directory/users/search.js';
+import { fold, searchWords, TERM_MAX, termsOf } from '../../app/directory/users/terms.js';
 
 /** Issue 16: what a person types is found at the start of any word of username, name or e-mail. */
 type Person = { username: string; name: string; email: string };

@@ -27,8 +27,8 @@ const PARTS_MAX = 12;
 
 /** What a row of the list shows; the query reads these columns only. */
 export type ListedUser = Pick<User, 'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin'>;
-const LIST_COLUMNS = ['id', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'username_key'] as const;
-type ListRow = Pick<UserRow, (typeof LIST_COLUMNS)[number] | 'id'> & { username_key: string; seg?: number; total?: number };
+const LIST_COLUMNS = ['id', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'username_key', 'name_key'] as const;
+type ListRow = Pick<UserRow, (typeof LIST_COLUMNS)[number]> & { seg?: number; total?: number };
 
 export interface UserPage {
   users: ListedUser[];
@@ -43,7 +43,7 @@ export interface UserPage {
 /** The columns of each order, the last one unique (username); and the suffix of its indexes' names. */
 const ORDERS: Record<Order, { columns: string[]; index: string }> = {
   username: { columns: ['username'], index: 'username' },
-  name: { columns: ['name', 'username'], index: 'name' },
+  name: { columns: ['name_key', 'username'], index: 'name' },
   last_login: { columns: ['last_login', 'username'], index: 'last_login' },
   is_active: { columns: ['is_active', 'username'], index: 'active' },
   match: { columns: ['username_key', 'username'], index: 'key' },

@@ -44,6 +44,14 @@ function wordsOf(folded: string): string[] {
     .map((word) => head(word, TERM_MAX));
 }
 
+/** The longest name key kept (the name folded, for the list's order by name). */
+export const NAME_KEY_MAX = 255;
+
+/** A name folded, for the list's order by name: the same order on both databases, whatever their collations. */
+export function nameKey(name: string): string {
+  return head(fold(name), NAME_KEY_MAX);
+}
+
 /** A user's username folded whole, punctuation kept: the best match comes first in its order. */
 export function usernameKey(username: string): string {
   return head(fold(username), KEY_MAX);
@@ -120,7 +128,11 @@ export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
         'id',
         part.map((u) => u.id),
       )
-      .update({ username_key: cases((u) => usernameKey(u.username)), initials: cases((u) => initialsOf(termsOf(u))) } as never);
+      .update({
+        username_key: cases((u) => usernameKey(u.username)),
+        name_key: cases((u) => nameKey(u.name)),
+        initials: cases((u) => initialsOf(termsOf(u))),
+      } as never);
   }
 }
 

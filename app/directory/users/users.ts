@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, UserRow } from '../../db.js';
-import { deleteSelected, isUniqueViolation, likeStartsWithSql, toDate, whereStartsWith } from '../../db.js';
+import { deleteSelected, isUniqueViolation, toDate, whereStartsWith } from '../../db.js';
 import { HttpError, RuleError } from '../../errors.js';
 import { type Actor, actorEvent, recordEvent, recordEvents } from '../../events/events.js';
 import { revokeUserTokens } from '../../oauth/grants.js';
 import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } from '../groups/groups.js';
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
+import { matchOf, whereMatches } from './search.js';
 import { indexUsers } from './terms.js';
 
 export interface User {
@@ -273,7 +274,7 @@ export interface UserApiFilter {
   exact: Partial<Record<'username' | 'name' | 'email' | 'path' | 'uuid', string>>;
   isActive?: boolean;
   pathStartsWith?: string;
-  /** A prefix of the username, the name or the e-mail. */
+  /** Words found at the start of words of the username, the name or the e-mail, as in the list. */
   search?: string;
   order: { column: 'id' | 'username' | 'name' | 'email' | 'last_login' | 'date_joined' | 'is_active' | 'path'; desc: boolean };
 }
@@ -290,15 +291,8 @@ export async function usersByOffset(
   if (filter.isActive !== undefined) query.where('is_active', filter.isActive);
   const prefix = filter.pathStartsWith;
   if (prefix) whereStartsWith(query, 'path', prefix);
-  const s = filter.search;
-  if (s) {
-    query.where((w) =>
-      w
-        .where((u) => whereStartsWith(u, 'username', s))
-        .orWhereRaw(...likeStartsWithSql('name', s))
-        .orWhereRaw(...likeStartsWithSql('email', s)),
-    );
-  }
+  const match = filter.search ? matchOf(filter.search) : null;
+  if (match) whereMatches(query, match); // the list's search
   const [{ n }] = await query.clone().count({ n: '*' });
   const rows = await query
     .orderBy(filter.order.column, filter.order.desc ? 'desc' : 'asc')
