@@ -66,6 +66,24 @@ describe('Directory > Users', () => {
       expect(boosted.text).to.contain('<html');
     });
 
+    it('says how many users it shows, in the toolbar and in the live region, on the page and in the fragment', async () => {
+      const countIn = (html: string) => ({
+        toolbar: /<p class="list-count">([^<]*)<\/p>/.exec(html)?.[1],
+        status: /<p id="users-status"[^>]*>([^<]*)<\/p>/.exec(html)?.[1],
+        partial: /<hx-partial hx-target="#users-status" hx-swap="innerHTML">([^<]*)<\/hx-partial>/.exec(html)?.[1],
+      });
+      expect(countIn((await agent.get('/directory/users')).text)).to.deep.equal({
+        toolbar: '4 users',
+        status: '4 users',
+        partial: undefined,
+      });
+      const fragment = async (query: string) =>
+        countIn((await agent.get(`/directory/users${query}`).set('HX-Request', 'true').set('HX-Target', 'div#users-table')).text);
+      expect(await fragment('?q=cleo')).to.deep.equal({ toolbar: '1 user', status: undefined, partial: '1 user' });
+      expect(await fragment('?q=zzz')).to.deep.equal({ toolbar: 'No users match', status: undefined, partial: 'No users match' });
+      expect(await fragment('?active=all')).to.deep.equal({ toolbar: '5 users', status: undefined, partial: '5 users' });
+    });
+
     it('filters a folder with everything below it, and not a sibling sharing its prefix', async () => {
       const res = await agent.get('/directory/users?path=users');
       expect(usernamesIn(res.text)).to.deep.equal(['ana', 'ben']);

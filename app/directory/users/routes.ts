@@ -11,6 +11,7 @@ import { exportRoutes } from './export.js';
 import { folderPaths, folderTree } from './folders.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues, userFormValues } from './form.js';
 import { activationRoutes, deleteUsersRoute } from './lifecycle.js';
+import { describeList } from './list-count.js';
 import { searchUsers } from './list-query.js';
 import { filterQuery, parseFilter, SORTS, sortParam } from './list-url.js';
 import { recoveryRoutes } from './recovery.js';
@@ -89,7 +90,8 @@ function listRoutes(db: Knex): Router {
     const filter = parseFilter(req.query);
     const paths = await folderPaths(db);
     const page = await searchUsers(db, filter, paths);
-    const locals = { title: 'Users', nav: 'users', filter, page, folders: folderTree(paths), sorts: SORTS, filterQuery, sortParam };
+    const count = describeList(page, filter);
+    const locals = { title: 'Users', nav: 'users', filter, page, count, folders: folderTree(paths), sorts: SORTS, filterQuery, sortParam };
     if (isRegion(req, 'users-table')) return res.fragment('directory/users/_results', locals);
     await res.page('directory/users/index', locals);
   });
