@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { insertUser } from '../../app/directory/users/users.js';
 import { createUser } from '../support/app.js';
 import { browserApp, type JsMode, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
+import { assertLayout } from '../support/layout.js';
 
 describe('browser: Directory > Users', function () {
   this.timeout(180_000);
@@ -11,8 +12,27 @@ describe('browser: Directory > Users', function () {
       await createUser(f.t.db, { username: 'akadmin', name: 'Admin', admin: true, path: 'admins' });
       await insertUser(f.t.db, { username: 'ana', name: 'Ana Müller', email: 'ana@example.com', path: 'users/staff' });
       await insertUser(f.t.db, { username: 'zed', name: 'Zed', path: 'users/customers' });
+      // A team with names and addresses of ordinary length, some of whom have logged in: more than a screen.
+      for (let i = 0; i < 16; i++) {
+        const [first, last] = [TEAM_FIRST[i % 4], TEAM_LAST[i % 5]];
+        const username = `${first.toLowerCase()}.${last.toLowerCase()}${i}`;
+        const id = await insertUser(f.t.db, { username, name: `${first} ${last}`, email: `${username}@example.com`, path: 'users/team' });
+        if (i % 3)
+          await f.t
+            .db('users')
+            .where({ id })
+            .update({ last_login: new Date(Date.UTC(2026, 10, i + 1, 9, 30)) });
+      }
+      await insertUser(f.t.db, { ...LONG, path: 'users/team' });
     },
   });
+  const TEAM_FIRST = ['Ilse', 'Joan', 'Kofi', 'Lena'];
+  const TEAM_LAST = ['Okafor', 'Lindqvist', 'Tanaka', 'Moreau', 'Kowalski'];
+  const LONG = {
+    username: 'wilhelmina.vandersloot-oyelaran',
+    name: 'Wilhelmina Van der Sloot-Oyelaran',
+    email: 'wilhelmina.vandersloot-oyelaran@research.example.com',
+  };
 
   async function signIn(page: Page): Promise<void> {
     await logIn(page, f.baseUrl, 'akadmin', { next: '/directory/users' });
@@ -134,6 +154,103 @@ describe('browser: Directory > Users', function () {
         expect(await page.getByLabel('Search users').inputValue()).to.equal(prefix);
         await page.reload();
         await page.getByRole('link', { name: `${prefix}59`, exact: true }).waitFor();
+        await landed(page);
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`a search swaps the table and says how many users it found, in the toolbar and the live region (JavaScript ${js})`, async () => {
+      const context = await newContext(f.browser, js);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await signIn(page);
+        await mark(page, js);
+        const status = page.getByRole('status');
+        const toolbarCount = page.locator('#users-table .list-count');
+        const search = async (q: string) => {
+          await page.getByLabel('Search users').fill(q);
+          if (js === 'off') await page.getByLabel('Search users').press('Enter');
+          await page.waitForURL(`**/directory/users?q=${encodeURIComponent(q)}`);
+        };
+
+        await search('kofi');
+        await status.getByText('4 users', { exact: true }).waitFor();
+        expect(await toolbarCount.innerText()).to.equal('4 users');
+        expect(await page.locator('#users-table tbody tr').count(), 'rows').to.equal(4);
+        expect(await page.locator('#users-table tbody tr a').first().innerText()).to.match(/^kofi\./);
+        await expectNoReload(page, js);
+        await landed(page);
+
+        await search('kofi.okafor');
+        await status.getByText('1 user', { exact: true }).waitFor();
+        expect(await toolbarCount.innerText()).to.equal('1 user');
+
+        await search('kofi.nobody');
+        await status.getByText('No users match', { exact: true }).waitFor();
+        await page.locator('#users-table').getByText('No users match this search.').waitFor();
+        await expectNoReload(page, js);
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`shows at least 12 whole rows on the first screen at 1280×800, each with its quick overview one click away (JavaScript ${js})`, async () => {
+      const context = await newContext(f.browser, js, 1280, 800);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await signIn(page);
+        const rows = page.locator('#users-table tbody tr');
+        expect(await rows.count(), 'users listed').to.be.at.least(12);
+        const whole = await rows.evaluateAll((trs) =>
+          trs.filter((tr) => {
+            const box = tr.getBoundingClientRect();
+            return box.top >= 0 && box.bottom <= window.innerHeight && box.left >= 0 && box.right <= window.innerWidth;
+          }),
+        );
+        expect(whole.length, 'rows wholly in the 1280×800 viewport').to.be.at.least(12);
+
+        // The twelfth row's overview opens in place, and shows what the row's line has no room for.
+        const twelfth = rows.nth(11);
+        const username = await twelfth.getByRole('link').first().innerText();
+        const user = (await f.t.db('users').where({ username }).first('email', 'path'))!;
+        await twelfth.getByText('Quick overview').click();
+        for (const text of [user.path, user.email]) if (text) await twelfth.getByText(text, { exact: true }).waitFor();
+        await twelfth.getByRole('button', { name: 'Copy recovery link' }).waitFor();
+        await assertLayout(page, { width: 1280 });
+        await landed(page);
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  for (const js of ['on', 'off'] as JsMode[]) {
+    it(`fits 375 px, a long name and address too, with the quick overview open (JavaScript ${js})`, async () => {
+      const context = await newContext(f.browser, js, 375);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await signIn(page);
+        await visit(page, `${f.baseUrl}/directory/users?path=users%2Fteam`);
+        await assertLayout(page, { width: 375 });
+        const row = page.locator('tr', { has: page.getByRole('link', { name: LONG.username, exact: true }) });
+        await row.getByText('Quick overview').click();
+        await row.getByText(LONG.email).waitFor();
+        await row.getByText('users/team', { exact: true }).waitFor();
+        await row.getByRole('link', { name: 'Deactivate' }).waitFor();
+        const box = (await row.boundingBox())!;
+        expect(box.x + box.width, 'the open row fits the screen').to.be.at.most(375);
+        await assertLayout(page, { width: 375, headingInView: false });
         await landed(page);
         expect(errors, 'browser errors').to.deep.equal([]);
       } finally {

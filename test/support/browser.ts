@@ -29,8 +29,8 @@ export async function launchBrowser(): Promise<Browser> {
 
 export type JsMode = 'on' | 'off';
 
-export function newContext(browser: Browser, js: JsMode, width = 1280): Promise<BrowserContext> {
-  return browser.newContext({ javaScriptEnabled: js === 'on', viewport: { width, height: 900 } });
+export function newContext(browser: Browser, js: JsMode, width = 1280, height = 900): Promise<BrowserContext> {
+  return browser.newContext({ javaScriptEnabled: js === 'on', viewport: { width, height } });
 }
 
 interface AxeViolation {
