@@ -84,6 +84,17 @@ describe('Directory > Users', () => {
       expect(await fragment('?active=all')).to.deep.equal({ toolbar: '5 users', status: undefined, partial: '5 users' });
     });
 
+    it('counts across pages: the rows a page shows, of how many', async () => {
+      for (let i = 0; i < 55; i++) await insertUser(t.db, { username: `bulk${String(i).padStart(2, '0')}`, path: 'bulk' });
+      const count = (html: string) => /<p class="list-count">([^<]*)<\/p>/.exec(html)?.[1];
+      const first = await agent.get('/directory/users?path=bulk');
+      // Exact for so few, or a lower bound where an implementation stops counting early.
+      expect(count(first.text)).to.match(/^1–50 of (55|[\d,]+\+) users$/);
+      const second = await agent.get(relLink(first.text, 'next')!);
+      expect(count(second.text)).to.equal('51–55 of 55 users');
+      expect(count((await agent.get(relLink(second.text, 'prev')!)).text)).to.equal(count(first.text));
+    });
+
     it('filters a folder with everything below it, and not a sibling sharing its prefix', async () => {
       const res = await agent.get('/directory/users?path=users');
       expect(usernamesIn(res.text)).to.deep.equal(['ana', 'ben']);
