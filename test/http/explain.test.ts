@@ -39,9 +39,14 @@ async function problems(db: Knex, statement: Statement, ordered: boolean): Promi
     const plan: { id: number; parent: number; detail: string }[] = await db.raw(`explain query plan ${sql}`, statement.bindings as never);
     // A sort of a table's rows (beside a read of the table); a sort of a merged page of a few
     // ordered parts is not one.
-    const sortsTable = (step: { parent: number }) => plan.some((p) => p.parent === step.parent && /^(SCAN|SEARCH) (users|sessions|events|user_terms)\b/.test(p.detail));
+    const sortsTable = (step: { parent: number }) =>
+      plan.some((p) => p.parent === step.parent && /^(SCAN|SEARCH) (users|sessions|events|user_terms)\b/.test(p.detail));
     return plan
-      .filter((p) => /^SCAN (users|sessions|events|user_terms)\b(?! USING)/.test(p.detail) || (ordered && /TEMP B-TREE FOR ORDER BY/.test(p.detail) && sortsTable(p)))
+      .filter(
+        (p) =>
+          /^SCAN (users|sessions|events|user_terms)\b(?! USING)/.test(p.detail)
+          || (ordered && /TEMP B-TREE FOR ORDER BY/.test(p.detail) && sortsTable(p)),
+      )
       .map((p) => p.detail);
   }
   const [rows] = await db.raw(`${settings}explain ${sql}`, statement.bindings as never);

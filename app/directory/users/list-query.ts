@@ -125,7 +125,12 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
   const columns: Record<string, Knex.Raw> = {};
   const words = scope.match?.words ?? [];
   for (const [i, word] of words.entries()) columns[`w${i}`] = capped(holders(db, scope, word));
-  if (!words.length) columns.all = capped(db('users').select('id').where((w) => whereInScope(w, scope)));
+  if (!words.length)
+    columns.all = capped(
+      db('users')
+        .select('id')
+        .where((w) => whereInScope(w, scope)),
+    );
   else if (scope.filter.sort === 'match') {
     const lead = db('users').select('id');
     whereInFolder(lead, scope);
@@ -275,7 +280,12 @@ function readParts(db: Db, parts: Knex.QueryBuilder[], filter: ListFilter, pageS
  * in the best-match order, as (id, username_key, username, seg), beyond the cursor, ordered: no
  * user row is read. With `segment`, only that segment.
  */
-function rankedHolders(db: Db, scope: Scope, word: string, { segment, count = false }: { segment?: number; count?: boolean }): Knex.QueryBuilder {
+function rankedHolders(
+  db: Db,
+  scope: Scope,
+  word: string,
+  { segment, count = false }: { segment?: number; count?: boolean },
+): Knex.QueryBuilder {
   const { filter, match } = scope;
   const forward = towardsLarger(filter);
   const order = forward ? 'asc' : 'desc';
@@ -294,7 +304,9 @@ function rankedHolders(db: Db, scope: Scope, word: string, { segment, count = fa
   const cursor = filter.page;
   if (cursor)
     page.where((w) =>
-      w.where('seg', forward ? '>' : '<', cursor.segment!).orWhere((same) => whereBeyond(same.where('seg', cursor.segment!), 'match', cursor, forward)),
+      w
+        .where('seg', forward ? '>' : '<', cursor.segment!)
+        .orWhere((same) => whereBeyond(same.where('seg', cursor.segment!), 'match', cursor, forward)),
     );
   return page.orderBy(['seg', 'username_key', 'username'].map((column) => ({ column, order })));
 }
@@ -353,7 +365,16 @@ function pageOf(filter: ListFilter, rows: ListRow[], pageSize: number, total: Us
   const cursorAt = (row: ListRow, direction: Cursor['direction'], at: number): string => {
     const [column] = ORDERS[filter.sort].columns;
     const raw = (row as unknown as Record<string, unknown>)[column];
-    const value = filter.sort === 'last_login' ? (raw === null ? null : toDate(raw as never)!.getTime()) : filter.sort === 'is_active' ? (raw ? 1 : 0) : (raw as string);
+    const value =
+      filter.sort === 'last_login'
+        ? raw === null
+          ? null
+          : toDate(raw as never)!.getTime()
+        : filter.sort === 'is_active'
+          ? raw
+            ? 1
+            : 0
+          : (raw as string);
     return encodeCursor({ value, username: row.username, direction, at, ...(filter.sort === 'match' ? { segment: Number(row.seg) } : {}) });
   };
   const count = total.atLeast ? Math.max(total.count, offset + shown.length + (hasNext ? 1 : 0)) : total.count;

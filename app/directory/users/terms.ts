@@ -14,7 +14,20 @@ type Db = Knex | Knex.Transaction;
  */
 
 /** Letters that Unicode decomposition leaves alone but a reader takes for others. */
-const LETTERS: Record<string, string> = { ς: 'σ', ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', ð: 'd', þ: 'th', ı: 'i', ħ: 'h', ŧ: 't' };
+const LETTERS: Record<string, string> = {
+  ς: 'σ',
+  ß: 'ss',
+  æ: 'ae',
+  œ: 'oe',
+  ø: 'o',
+  ł: 'l',
+  đ: 'd',
+  ð: 'd',
+  þ: 'th',
+  ı: 'i',
+  ħ: 'h',
+  ŧ: 't',
+};
 const LETTER = /[ςßæœøłđðþıħŧ]/g;
 
 /** Text without case and accents: "Müller" and "MULLER" are both "muller", "Łukasz" is "lukasz". */
@@ -115,14 +128,23 @@ export async function indexUsers(db: Db, ids: number[]): Promise<void> {
 /** Inserts the search rows and username keys of users that have none yet (new users, a backfill). */
 export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
   const rows = users.flatMap((u) => {
-    const common = { user_id: u.id, path: u.path, is_active: Boolean(u.is_active), username: u.username, username_key: usernameKey(u.username) };
+    const common = {
+      user_id: u.id,
+      path: u.path,
+      is_active: Boolean(u.is_active),
+      username: u.username,
+      username_key: usernameKey(u.username),
+    };
     return termsOf(u).map((term) => ({ term, ...common }));
   });
   for (let i = 0; i < rows.length; i += 200) await db('user_terms').insert(rows.slice(i, i + 200));
   for (let i = 0; i < users.length; i += 300) {
     const part = users.slice(i, i + 300);
     const cases = (value: (u: Indexed) => string | number) =>
-      db.raw(`case id ${part.map(() => 'when ? then ?').join(' ')} end`, part.flatMap((u) => [u.id, value(u)]));
+      db.raw(
+        `case id ${part.map(() => 'when ? then ?').join(' ')} end`,
+        part.flatMap((u) => [u.id, value(u)]),
+      );
     await db('users')
       .whereIn(
         'id',
@@ -135,4 +157,3 @@ export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
       } as never);
   }
 }
-
