@@ -169,6 +169,11 @@ async function main() {
     if (!('stats' in m)) throw new Error('unexpected message from the bench server');
     return m.stats;
   };
+  const reset = async () => {
+    const reply = nextMessage();
+    child.send('reset');
+    if (!('reset' in (await reply))) throw new Error('unexpected message from the bench server');
+  };
   const base = `http://127.0.0.1:${ports.port}`;
 
   // Sign in through the real login form.
@@ -220,7 +225,7 @@ async function main() {
     // Two probes: the first may also refresh the session's last-used time (once a minute per
     // session); the second shows the statements of a request in the steady state.
     await fetch(url, { headers }).then((r) => r.arrayBuffer());
-    child.send('reset');
+    await reset();
     const probe = await fetch(url, { headers });
     const body = Buffer.from(await probe.arrayBuffer());
     const bytes = body.byteLength;
@@ -228,7 +233,7 @@ async function main() {
     const tbody = list ? (/<tbody[^>]*>[\s\S]*?<\/tbody>/.exec(body.toString())?.[0] ?? '') : '';
     const rows = list ? { rows: tbody.match(/<tr[ >]/g)?.length ?? 0, rowsBytes: Buffer.byteLength(tbody) } : {};
     const { statements: perRequest } = await stats();
-    child.send('reset');
+    await reset();
     const single = await autocannon({ url, connections: 1, amount: SINGLE, headers });
     const sequential = await stats(); // statements and the slowest one over the single-connection run
     const ten = await autocannon({ url, connections: 10, duration: DURATION, headers });
@@ -255,6 +260,7 @@ async function main() {
   };
 
   await measure('bare Express route (ceiling)', `http://127.0.0.1:${ports.barePort}/`, {});
+  await measure('bare Express + EJS page, same 50 rows', `http://127.0.0.1:${ports.barePort}/users`, {}, true);
   for (const c of cases) await measure(c.name, `${base}${c.path}`, { cookie }, c.list);
 
   // Bulk deletes over HTTP with an API token, each one transaction.
@@ -267,7 +273,7 @@ async function main() {
   if (!token.ok) throw new Error('no token');
   const auth = { Authorization: `Bearer ${token.key}`, 'Content-Type': 'application/x-www-form-urlencoded' };
   const timed = async (name: string, path: string, ids: (string | number)[]) => {
-    child.send('reset');
+    await reset();
     const t0 = performance.now();
     const res = await fetch(`${base}${path}`, {
       method: 'POST',
@@ -355,7 +361,10 @@ async function main() {
     '|---|---|---|---|---|',
     ...results
       .filter((r) => 'ms' in r)
-      .map((r) => `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${r.slowestSql}… \`\` |`),
+      .map(
+        (r) =>
+          `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${(r.slowestSql as string).replace(/\|/g, '\\|')}… \`\` |`,
+      ),
     '',
     ...(cached ? [`SQLite database file in the OS file cache before the deletes (fincore): ${cached}.`, ''] : []),
     `Export: ${exportRow.rows.toLocaleString('en')} rows (${exportRow.mb} MB) in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before the export, ${exportRow.peakRssMbAfter} MB after.`,
