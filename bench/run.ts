@@ -1,10 +1,13 @@
-// `npm run bench -- [--users 1000000] [--sessions 2000000] [--events 5000000] [--duration 5] [--warmup 2] [--requests 200] [--seed-only]`
+// `npm run bench -- [--users 1000000] [--sessions 2000000] [--events 5000000] [--duration 5] [--warmup 2] [--requests 200]
+//   [--matrix-requests 40] [--only matrix | --no-matrix] [--seed-only]`
 // Builds (or reuses) a big directory on DATABASE_URL (default: SQLite in data/bench.sqlite3), starts
 // Roster in a child process (bench/server.ts), and measures each case over HTTP with autocannon from
-// this process. Reports go to bench/results/.
+// this process, then the users list in every combination of folder, search, sort and status filter
+// (the matrix). Reports go to bench/results/.
 
 import { execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -12,6 +15,7 @@ import { hashPassword } from '../app/auth/passwords.js';
 import { describeDatabaseUrl, isSqlite, migrate, openDb } from '../app/db.js';
 import { addMember, ensureGroup } from '../app/directory/groups/groups.js';
 import { createToken } from '../app/directory/tokens/tokens.js';
+import { SORTS } from '../app/directory/users/list-url.js';
 import { insertUser } from '../app/directory/users/users.js';
 import { seedGroups, seedUsers } from '../db/seed.js';
 import type { ServerMessage, ServerStats } from './server.js';
@@ -25,14 +29,22 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     requests: { type: 'string', default: '200' },
     'seed-only': { type: 'boolean', default: false },
+    'matrix-requests': { type: 'string', default: '40' },
+    only: { type: 'string' },
+    'no-matrix': { type: 'boolean', default: false },
   },
 });
+if (args.only !== undefined && args.only !== 'matrix') throw new Error('--only takes one value: matrix');
+const ONLY_MATRIX = args.only === 'matrix';
+if (ONLY_MATRIX && args['no-matrix']) throw new Error('--only matrix and --no-matrix exclude each other');
 const USERS = Number(args.users);
 const SESSIONS = Number(args.sessions);
 const EVENTS = Number(args.events);
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const SINGLE = Number(args.requests);
+const MATRIX_REQUESTS = Number(args['matrix-requests']);
+if (!Number.isInteger(MATRIX_REQUESTS) || MATRIX_REQUESTS < 1) throw new Error('--matrix-requests must be a whole number above 0');
 const PASSWORD = 'bench-password-123';
 
 const databaseUrl = process.env.DATABASE_URL ?? 'sqlite:data/bench.sqlite3';
@@ -117,6 +129,42 @@ async function prepare(): Promise<{ heavyUserId: number }> {
   return { heavyUserId };
 }
 
+/**
+ * The matrix (issue 16): the users list in every combination of these folders, searches, sorts and
+ * status filters, 3 × 7 × 9 × 2 = 378 URLs. The searches are words of db/seed.ts's lists, one of each
+ * kind; the shares are of the seeded people (a first name is 1 in 40, a last name 1 in 33, a domain
+ * 1 in 4, service accounts have no e-mail) and were counted on a seeded database.
+ */
+const MATRIX_FOLDERS = [
+  { folder: 'root', path: '' },
+  { folder: 'users/staff', path: 'users/staff' }, // big: ~40% of users with its subfolders
+  { folder: 'users/staff/finance', path: 'users/staff/finance' }, // small: 0.2%
+];
+const MATRIX_SEARCHES = [
+  { kind: 'no search', q: '', why: 'every user of the folder' },
+  {
+    kind: '1 letter, common',
+    q: 'e',
+    why: '~97%: every e-mail address has the word "example" (domains example.com/.org, corp.example, mail.example); "a" finds ~8%',
+  },
+  { kind: '1 letter, rare', q: 'x', why: '~2.5%: only one word of the lists starts with x, the first name Ximena' },
+  { kind: '2–3 letters', q: 'kas', why: '~2.5%: the start of the first name Kasia, a prefix rather than a whole word' },
+  { kind: 'name word', q: 'müller', why: '~3%: the last name Müller, typed with its accent (its words are stored folded)' },
+  { kind: 'email part', q: 'corp', why: '~24%: the domain corp.example, one of four' },
+  { kind: 'miss', q: 'zzqx', why: 'no word of the lists starts with "zz": nothing matches' },
+];
+/** "default" (no sort: username order, or best match with a search), then each sort key both ways. */
+const MATRIX_SORTS = ['', ...Object.keys(SORTS).flatMap((key) => [key, `-${key}`])];
+const MATRIX_ACTIVE = [
+  { label: 'active only', active: '' },
+  { label: 'show deactivated', active: 'all' },
+];
+/** Issue 16's targets, on MariaDB and on SQLite. */
+const TARGETS = { p50Ms: 10, p99Ms: 25, statementMs: 20, statements: 4, throughputPct: 60 };
+/** Per combination: warm-up requests (unmeasured, at most 1 s of them), and the most time its measured requests may take. */
+const MATRIX_WARMUP = 5;
+const MATRIX_SECONDS = 3;
+
 interface Case {
   name: string;
   path: string;
@@ -134,6 +182,233 @@ function fileCache(file: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The bench server's counters: zeroed, and read (statements, the slowest one, memory). */
+interface Counters {
+  reset: () => Promise<void>;
+  stats: () => Promise<ServerStats>;
+}
+
+/** One connection, kept alive between requests: the matrix's requests follow each other on it. */
+const oneConnection = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** A GET over that connection: its status (0 for no answer) and the milliseconds until the last byte. */
+function timedGet(url: string, headers: Record<string, string>): Promise<{ status: number; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const done = (status: number) => resolve({ status, ms: performance.now() - t0 });
+    const req = http.get(url, { agent: oneConnection, headers, timeout: 30_000 }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => done(res.statusCode ?? 0));
+      res.on('error', () => done(0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => done(0));
+  });
+}
+
+/** The nearest-rank percentile of some times: with 40 of them, p50 is the 20th and p99 the slowest. */
+function percentile(sorted: number[], p: number): number {
+  return Number(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)].toFixed(1));
+}
+
+interface MatrixRow {
+  folder: string;
+  q: string;
+  search: string;
+  sort: string;
+  active: string;
+  url: string;
+  p50: number;
+  p99: number;
+  requests: number;
+  statements: number;
+  statementsAvg: number;
+  slowestMs: number;
+  slowestSql: string;
+  statuses: Record<string, number>;
+}
+
+/** "root · q=e · -name · show deactivated": which combination a row is. */
+const combination = (r: MatrixRow) => `${r.folder} · ${r.q ? `q=${r.q}` : 'no search'} · ${r.sort || 'default'} · ${r.active}`;
+/** The statuses of a combination's answers: "200" when all were, else each with its count ("200×44 503×2"). */
+const answers = (r: MatrixRow) => {
+  const seen = Object.entries(r.statuses);
+  return seen.length === 1 ? seen[0][0] : seen.map(([status, n]) => `${status}×${n}`).join(' ');
+};
+
+/**
+ * One combination: a few unmeasured requests, one probe whose statements are counted (the steady
+ * state: the warm-up took the once-a-minute refresh of the session's last-used time), then up to
+ * MATRIX_REQUESTS sequential requests (at most MATRIX_SECONDS of them) for p50/p99 and the slowest
+ * statement. Every answer's status is kept.
+ */
+async function measureCombination(server: Counters, url: string, headers: Record<string, string>) {
+  const statuses: Record<string, number> = {};
+  const get = async () => {
+    const { status, ms } = await timedGet(url, headers);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    return ms;
+  };
+  const warm = performance.now() + 1000;
+  for (let i = 0; i < MATRIX_WARMUP && (i === 0 || performance.now() < warm); i++) await get();
+  await server.reset();
+  await get();
+  const probe = await server.stats();
+  await server.reset();
+  const times: number[] = [];
+  const until = performance.now() + MATRIX_SECONDS * 1000;
+  while (times.length < MATRIX_REQUESTS && (times.length === 0 || performance.now() < until)) times.push(await get());
+  const run = await server.stats();
+  times.sort((a, b) => a - b);
+  const slowest = run.slowestMs >= probe.slowestMs ? run : probe;
+  return {
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    requests: times.length,
+    statements: probe.statements,
+    statementsAvg: Number((run.statements / times.length).toFixed(2)),
+    slowestMs: slowest.slowestMs,
+    slowestSql: slowest.slowestSql,
+    statuses,
+  };
+}
+
+/** Every combination of the matrix, in order, with a console line for each. */
+async function runMatrix(server: Counters, base: string, headers: Record<string, string>): Promise<MatrixRow[]> {
+  const rows: MatrixRow[] = [];
+  const total = MATRIX_FOLDERS.length * MATRIX_SEARCHES.length * MATRIX_SORTS.length * MATRIX_ACTIVE.length;
+  const t0 = performance.now();
+  console.log(`\nMatrix: ${total} combinations, ${MATRIX_REQUESTS} sequential requests each (at most ${MATRIX_SECONDS} s)`);
+  for (const { folder, path } of MATRIX_FOLDERS)
+    for (const { kind, q } of MATRIX_SEARCHES)
+      for (const sort of MATRIX_SORTS)
+        for (const { label, active } of MATRIX_ACTIVE) {
+          const params = new URLSearchParams(Object.entries({ path, q, sort, active }).filter(([, value]) => value));
+          const url = `/directory/users${params.size ? `?${params}` : ''}`;
+          const row: MatrixRow = {
+            folder,
+            q,
+            search: kind,
+            sort,
+            active: label,
+            url,
+            ...(await measureCombination(server, base + url, headers)),
+          };
+          rows.push(row);
+          console.log(
+            `${String(rows.length).padStart(3)}/${total} ${combination(row).padEnd(62)} p50 ${row.p50} ms  p99 ${row.p99} ms  ${row.statements} SQL (slowest ${row.slowestMs} ms)  ${answers(row)}`,
+          );
+        }
+  console.log(`Matrix done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return rows;
+}
+
+interface TargetCheck {
+  target: string;
+  found: string;
+  pass: boolean;
+}
+
+/** The worst combination for each figure, and each target of issue 16 passed or failed. */
+function judgeMatrix(rows: MatrixRow[], throughput: { listRps: number; bareRps: number }) {
+  const worstBy = (key: 'p50' | 'p99' | 'statements' | 'slowestMs') => rows.reduce((worst, r) => (r[key] > worst[key] ? r : worst));
+  const p50 = worstBy('p50');
+  const p99 = worstBy('p99');
+  const statements = worstBy('statements');
+  const slowest = worstBy('slowestMs');
+  const unavailable = rows.filter((r) => r.statuses['503']);
+  const not200 = rows.filter((r) => Object.keys(r.statuses).some((status) => status !== '200'));
+  const some = (list: MatrixRow[]) =>
+    `${list.slice(0, 3).map(combination).join('; ')}${list.length > 3 ? `; and ${list.length - 3} more` : ''}`;
+  const worst = {
+    p50: { ms: p50.p50, combination: combination(p50) },
+    p99: { ms: p99.p99, combination: combination(p99) },
+    statements: { count: statements.statements, combination: combination(statements) },
+    slowestStatement: { ms: slowest.slowestMs, sql: slowest.slowestSql, combination: combination(slowest) },
+    unavailable: { responses: unavailable.reduce((n, r) => n + r.statuses['503'], 0), combinations: unavailable.map(combination) },
+    not200: { combinations: not200.map(combination) },
+  };
+  const pct = Math.round((100 * throughput.listRps) / throughput.bareRps);
+  const targets: TargetCheck[] = [
+    {
+      target: `every combination p50 <= ${TARGETS.p50Ms} ms`,
+      found: `worst ${p50.p50} ms: ${combination(p50)}`,
+      pass: p50.p50 <= TARGETS.p50Ms,
+    },
+    {
+      target: `every combination p99 <= ${TARGETS.p99Ms} ms`,
+      found: `worst ${p99.p99} ms: ${combination(p99)}`,
+      pass: p99.p99 <= TARGETS.p99Ms,
+    },
+    {
+      target: `no statement over ${TARGETS.statementMs} ms`,
+      found: `slowest ${slowest.slowestMs} ms: ${combination(slowest)}`,
+      pass: slowest.slowestMs <= TARGETS.statementMs,
+    },
+    {
+      target: 'no 503',
+      found: unavailable.length ? `${worst.unavailable.responses} in ${unavailable.length} combinations: ${some(unavailable)}` : 'none',
+      pass: !unavailable.length,
+    },
+    {
+      target: `<= ${TARGETS.statements} statements per request`,
+      found: `most ${statements.statements}: ${combination(statements)}`,
+      pass: statements.statements <= TARGETS.statements,
+    },
+    {
+      target: `default list page >= ${TARGETS.throughputPct}% of the bare Express + EJS page (req/s at 10 connections)`,
+      found: `${throughput.listRps} / ${throughput.bareRps} req/s = ${pct}%`,
+      pass: pct >= TARGETS.throughputPct,
+    },
+    {
+      target: 'every answer 200',
+      found: not200.length ? `not in ${not200.length} combinations: ${some(not200)}` : 'yes',
+      pass: !not200.length,
+    },
+  ];
+  return { worst, targets };
+}
+
+/** Text for a Markdown table's cell. */
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+/** The matrix's part of the report: its searches, the targets, the worst of each figure, every combination. */
+function matrixMarkdown({ rows, worst, targets }: { rows: MatrixRow[] } & ReturnType<typeof judgeMatrix>): string[] {
+  const misses = (r: MatrixRow) =>
+    [
+      r.p50 > TARGETS.p50Ms && 'p50',
+      r.p99 > TARGETS.p99Ms && 'p99',
+      r.slowestMs > TARGETS.statementMs && 'statement time',
+      r.statements > TARGETS.statements && 'statements',
+      r.statuses['503'] && '503',
+    ]
+      .filter(Boolean)
+      .join(', ');
+  return [
+    `## The users list in every combination (${rows.length})`,
+    '',
+    `Folders ${MATRIX_FOLDERS.map((f) => f.folder).join(', ')} (with their subfolders) × the searches below × the default order and each sort both ways × active users only or with the deactivated ones. Each combination: ${MATRIX_WARMUP} unmeasured requests (fewer if they take over 1 s), one probe whose SQL statements are counted ("SQL"), then ${MATRIX_REQUESTS} sequential requests over one connection (fewer if they take over ${MATRIX_SECONDS} s: "n") for p50 and p99 (nearest rank). "Slowest SQL": the slowest statement of the probe and those requests. "Answers": the status of every request, with a count where they differ.`,
+    '',
+    '| search | kind | why |',
+    '|---|---|---|',
+    ...MATRIX_SEARCHES.map((s) => `| ${s.q ? `\`${s.q}\`` : '—'} | ${s.kind} | ${s.why} |`),
+    '',
+    '| target | found | |',
+    '|---|---|---|',
+    ...targets.map((t) => `| ${t.target} | ${cell(t.found)} | ${t.pass ? 'PASS' : 'FAIL'} |`),
+    '',
+    `Slowest statement (${worst.slowestStatement.ms} ms, ${worst.slowestStatement.combination}): \`\` ${cell(worst.slowestStatement.sql)}… \`\``,
+    '',
+    '| folder | search | sort | status filter | p50 ms | p99 ms | n | SQL | slowest SQL ms | answers | misses |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.folder} | ${r.q ? `\`${r.q}\`` : '—'} | ${r.sort || 'default'} | ${r.active} | ${r.p50} | ${r.p99} | ${r.requests} | ${r.statements} | ${r.slowestMs} | ${answers(r)} | ${misses(r)} |`,
+    ),
+    '',
+  ];
 }
 
 async function main() {
@@ -197,6 +472,7 @@ async function main() {
   const first = await fetch(`${base}/directory/users?sort=name`, { headers: { cookie } }).then((r) => r.text());
   const deepToken = /<a rel="next" href="[^"]*page=([^"&]+)/.exec(first)?.[1];
   const cases: Case[] = [
+    // First: the default list page, which the matrix's throughput target compares with the bare page.
     { name: 'list: page 1', path: '/directory/users', list: true },
     { name: 'list: big folder users/staff', path: '/directory/users?path=users%2Fstaff', list: true },
     { name: 'list: small folder users/customers/eu/de', path: '/directory/users?path=users%2Fcustomers%2Feu%2Fde', list: true },
@@ -259,75 +535,94 @@ async function main() {
     );
   };
 
-  await measure('bare Express route (ceiling)', `http://127.0.0.1:${ports.barePort}/`, {});
-  await measure('bare Express + EJS page, same 50 rows', `http://127.0.0.1:${ports.barePort}/users`, {}, true);
-  for (const c of cases) await measure(c.name, `${base}${c.path}`, { cookie }, c.list);
+  const bareUrl = `http://127.0.0.1:${ports.barePort}`;
+  const BARE_PAGE_CASE = 'bare Express + EJS page, same 50 rows';
+  // The throughput target compares the bare page and the list's default page, in the same run.
+  if (!ONLY_MATRIX) await measure('bare Express route (ceiling)', `${bareUrl}/`, {});
+  await measure(BARE_PAGE_CASE, `${bareUrl}/users`, {}, true);
+  for (const c of ONLY_MATRIX ? cases.slice(0, 1) : cases) await measure(c.name, `${base}${c.path}`, { cookie }, c.list);
+  const rps = (name: string) => results.find((r) => r.case === name)?.rps10 as number;
+  const throughput = { listRps: rps(cases[0].name), bareRps: rps(BARE_PAGE_CASE) };
 
-  // Bulk deletes over HTTP with an API token, each one transaction.
-  const admin = await db('users').where({ username: 'bench-admin' }).first('id', 'username', 'email');
-  const token = await createToken(
-    db,
-    { identifier: `bench-${Date.now()}`, description: 'bench', ownerId: admin!.id, expires: null },
-    admin!,
-  );
-  if (!token.ok) throw new Error('no token');
-  const auth = { Authorization: `Bearer ${token.key}`, 'Content-Type': 'application/x-www-form-urlencoded' };
-  const timed = async (name: string, path: string, ids: (string | number)[]) => {
-    await reset();
-    const t0 = performance.now();
-    const res = await fetch(`${base}${path}`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: auth,
-      body: new URLSearchParams(ids.map((id) => ['ids', String(id)])),
-    });
-    const ms = performance.now() - t0;
-    const { statements, slowestMs, slowestSql } = await stats();
-    results.push({
-      case: name,
-      status: res.status,
-      ms: Math.round(ms),
-      count: ids.length,
-      statements,
-      slowestStatementMs: slowestMs,
-      slowestSql,
-    });
-    console.log(
-      `${name.padEnd(42)} ${Math.round(ms)} ms (status ${res.status}; ${statements} SQL, slowest ${slowestMs} ms: ${slowestSql}…)`,
-    );
-  };
-  // SQLite has no buffer pool: what a delete reads comes from the OS file cache, or from disk.
-  const cached = isSqlite(db) ? fileCache(databaseUrl.slice('sqlite:'.length)) : null;
-  if (cached) console.log(`SQLite file in the OS file cache before the deletes: ${cached}`);
-  const sessionIds = await db('sessions').where({ user_id: heavyUserId }).limit(10_000).pluck('id');
-  await timed(`bulk delete ${sessionIds.length} sessions`, `/directory/users/${heavyUserId}/sessions/delete`, sessionIds);
-  const userIds = await db('users').where('path', 'users/partners').limit(1000).pluck('id');
-  await timed(`bulk delete ${userIds.length} users`, '/directory/users/delete', userIds);
-
-  // The export of every user, streamed: its time, its size, and the server's RSS while it ran.
-  const beforeExport = await stats();
-  const t0 = performance.now();
-  const exported = await fetch(`${base}/directory/users/export.csv?active=all`, { headers: { cookie } });
-  let exportBytes = 0;
-  let exportLines = 0;
-  for await (const chunk of exported.body as unknown as AsyncIterable<Uint8Array>) {
-    exportBytes += chunk.byteLength;
-    for (const byte of chunk) if (byte === 10) exportLines++;
+  const matrixRows = args['no-matrix'] ? null : await runMatrix({ reset, stats }, base, { cookie });
+  const matrix = matrixRows && { rows: matrixRows, ...judgeMatrix(matrixRows, throughput) };
+  if (matrix) {
+    console.log('\nMatrix, worst of each:');
+    for (const t of matrix.targets) console.log(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.found}`);
+    const { slowestStatement } = matrix.worst;
+    console.log(`  slowest statement (${slowestStatement.ms} ms): ${slowestStatement.sql}`);
   }
-  const afterExport = await stats();
-  const exportRow = {
-    case: 'export.csv (all users)',
-    status: exported.status,
-    rows: exportLines - 1,
-    mb: Number((exportBytes / 1048576).toFixed(1)),
-    seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
-    peakRssMbBefore: beforeExport.peakRssMb,
-    peakRssMbAfter: afterExport.peakRssMb,
+
+  /** The bulk deletes and the export, last: they change the data. */
+  const deletesAndExport = async () => {
+    // Bulk deletes over HTTP with an API token, each one transaction.
+    const admin = await db('users').where({ username: 'bench-admin' }).first('id', 'username', 'email');
+    const token = await createToken(
+      db,
+      { identifier: `bench-${Date.now()}`, description: 'bench', ownerId: admin!.id, expires: null },
+      admin!,
+    );
+    if (!token.ok) throw new Error('no token');
+    const auth = { Authorization: `Bearer ${token.key}`, 'Content-Type': 'application/x-www-form-urlencoded' };
+    const timed = async (name: string, path: string, ids: (string | number)[]) => {
+      await reset();
+      const t0 = performance.now();
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: auth,
+        body: new URLSearchParams(ids.map((id) => ['ids', String(id)])),
+      });
+      const ms = performance.now() - t0;
+      const { statements, slowestMs, slowestSql } = await stats();
+      results.push({
+        case: name,
+        status: res.status,
+        ms: Math.round(ms),
+        count: ids.length,
+        statements,
+        slowestStatementMs: slowestMs,
+        slowestSql,
+      });
+      console.log(
+        `${name.padEnd(42)} ${Math.round(ms)} ms (status ${res.status}; ${statements} SQL, slowest ${slowestMs} ms: ${slowestSql}…)`,
+      );
+    };
+    // SQLite has no buffer pool: what a delete reads comes from the OS file cache, or from disk.
+    const cached = isSqlite(db) ? fileCache(databaseUrl.slice('sqlite:'.length)) : null;
+    if (cached) console.log(`SQLite file in the OS file cache before the deletes: ${cached}`);
+    const sessionIds = await db('sessions').where({ user_id: heavyUserId }).limit(10_000).pluck('id');
+    await timed(`bulk delete ${sessionIds.length} sessions`, `/directory/users/${heavyUserId}/sessions/delete`, sessionIds);
+    const userIds = await db('users').where('path', 'users/partners').limit(1000).pluck('id');
+    await timed(`bulk delete ${userIds.length} users`, '/directory/users/delete', userIds);
+
+    // The export of every user, streamed: its time, its size, and the server's RSS while it ran.
+    const beforeExport = await stats();
+    const t0 = performance.now();
+    const exported = await fetch(`${base}/directory/users/export.csv?active=all`, { headers: { cookie } });
+    let exportBytes = 0;
+    let exportLines = 0;
+    for await (const chunk of exported.body as unknown as AsyncIterable<Uint8Array>) {
+      exportBytes += chunk.byteLength;
+      for (const byte of chunk) if (byte === 10) exportLines++;
+    }
+    const afterExport = await stats();
+    const exportRow = {
+      case: 'export.csv (all users)',
+      status: exported.status,
+      rows: exportLines - 1,
+      mb: Number((exportBytes / 1048576).toFixed(1)),
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+      peakRssMbBefore: beforeExport.peakRssMb,
+      peakRssMbAfter: afterExport.peakRssMb,
+    };
+    results.push(exportRow);
+    console.log(
+      `${exportRow.case.padEnd(42)} ${exportRow.rows.toLocaleString('en')} rows, ${exportRow.mb} MB in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before, ${exportRow.peakRssMbAfter} MB after`,
+    );
+    return { cached, exportRow };
   };
-  results.push(exportRow);
-  console.log(
-    `${exportRow.case.padEnd(42)} ${exportRow.rows.toLocaleString('en')} rows, ${exportRow.mb} MB in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before, ${exportRow.peakRssMbAfter} MB after`,
-  );
+  const tail = ONLY_MATRIX ? null : await deletesAndExport();
   const server = await stats();
 
   const report = {
@@ -337,6 +632,7 @@ async function main() {
     serverPeakRssMb: server.peakRssMb,
     node: process.version,
     results,
+    ...(matrix && { matrix: { requests: MATRIX_REQUESTS, warmup: MATRIX_WARMUP, searches: MATRIX_SEARCHES, ...matrix } }),
   };
   fs.mkdirSync('bench/results', { recursive: true });
   const stem = `bench/results/${isSqlite(db) ? 'sqlite' : 'mysql'}-${report.date.replace(/[:.]/g, '-')}`;
@@ -357,18 +653,20 @@ async function main() {
           `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${'rows' in r ? `${r.rows}, ${((r.rowsBytes as number) / 1024).toFixed(1)}` : ''} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`,
       ),
     '',
-    '| bulk delete (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |',
-    '|---|---|---|---|---|',
-    ...results
-      .filter((r) => 'ms' in r)
-      .map(
-        (r) =>
-          `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${(r.slowestSql as string).replace(/\|/g, '\\|')}… \`\` |`,
-      ),
-    '',
-    ...(cached ? [`SQLite database file in the OS file cache before the deletes (fincore): ${cached}.`, ''] : []),
-    `Export: ${exportRow.rows.toLocaleString('en')} rows (${exportRow.mb} MB) in ${exportRow.seconds} s; server peak RSS ${exportRow.peakRssMbBefore} MB before the export, ${exportRow.peakRssMbAfter} MB after.`,
-    '',
+    ...(tail
+      ? [
+          '| bulk delete (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |',
+          '|---|---|---|---|---|',
+          ...results
+            .filter((r) => 'ms' in r)
+            .map((r) => `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${cell(r.slowestSql as string)}… \`\` |`),
+          '',
+          ...(tail.cached ? [`SQLite database file in the OS file cache before the deletes (fincore): ${tail.cached}.`, ''] : []),
+          `Export: ${tail.exportRow.rows.toLocaleString('en')} rows (${tail.exportRow.mb} MB) in ${tail.exportRow.seconds} s; server peak RSS ${tail.exportRow.peakRssMbBefore} MB before the export, ${tail.exportRow.peakRssMbAfter} MB after.`,
+          '',
+        ]
+      : []),
+    ...(matrix ? matrixMarkdown(matrix) : []),
   ].join('\n');
   fs.writeFileSync(`${stem}.md`, md);
   console.log(`\nReport: ${stem}.md (server peak RSS ${report.serverPeakRssMb} MB)`);
