@@ -103,7 +103,7 @@ const server = createServer(app);
 // The ceilings to compare against, in this process: a bare Express route returning a fixed string,
 // and a bare Express + EJS page (no middleware, no session, no database) rendering the rows of the
 // list's first page with its columns, read once here. Like Roster, no ETag.
-const rows = (await searchUsers(db, parseFilter({}))).users;
+const rows = (await searchUsers(db, parseFilter({}), null)).users;
 const barePage = ejs.compile(BARE_PAGE, {
   ...ejsOptions(true),
   _with: false,
