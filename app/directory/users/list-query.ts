@@ -220,8 +220,9 @@ function whereSegment(qb: Knex.QueryBuilder, key: string, segment: number): void
 
 /**
  * The page by walking the order's index: one part per folder below the chosen one (each on the
- * folder's index) or one on the whole list's index, and in the best-match order each of those once
- * per segment; each part stops at a page, one statement merges them and reads the page's rows.
+ * folder's index) or one on the whole list's index (for the root, and for a folder that holds more
+ * than COUNT_CAP of the matches, dense enough there), and in the best-match order each of those
+ * once per segment; each part stops at a page, one statement merges them and reads the page's rows.
  *
  * In the best-match order the second segment (matches whose username does not start with the
  * search) is left out while the page lies among the usernames that do; when most of the word's
@@ -235,8 +236,12 @@ async function walkPage(db: Db, scope: Scope, counts: Counts, rarest: string | n
   const order = forward ? 'asc' : 'desc';
   const cursor = filter.page;
   const parts: Knex.QueryBuilder[] = [];
+  // A folder that many users are in (its count reached the cap) is walked once on the whole list's
+  // index, its folders a filter there; a smaller one folder by folder, each on its own index.
+  const count = counts.all ?? Math.min(...Object.values(counts.words));
+  const folders = scope.paths && scope.paths.length > 1 && count > COUNT_CAP ? [null] : (scope.paths ?? [null]);
   const walk = (segment: number | null) => {
-    for (const folder of scope.paths ?? [null]) {
+    for (const folder of folders) {
       const part = db
         .from(db.raw(usersFrom(db, folder === null ? `users_list_${index}` : `users_folder_${index}`)))
         .select('id', ...columns, db.raw(`${segment ?? 0} as seg`));
