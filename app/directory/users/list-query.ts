@@ -3,7 +3,7 @@ import type { Db, UserRow } from '../../db.js';
 import { isMariaDb, isSqlite, startsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
 import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE } from './list-url.js';
-import { type Match, matchOf, whereHasWords, whereMatches, whereTermStarts } from './search.js';
+import { type Match, matchOf, whereHasWords, whereMatches } from './search.js';
 import type { User } from './users.js';
 
 /**
@@ -135,7 +135,7 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
     const lead = db('users').select('id');
     whereInFolder(lead, scope);
     if (!scope.filter.showInactive) lead.where('is_active', true);
-    columns.lead = capped(lead.where((w) => whereTermStarts(w, scope.match!.key, 'username_key')));
+    columns.lead = capped(lead.where((w) => whereStartsWith(w, 'username_key', scope.match!.key)));
   }
   const [row] = await runLimited<Record<string, number>>(db, db.select(columns).toSQL().toNative());
   return {
@@ -151,9 +151,9 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
  */
 function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Knex.QueryBuilder {
   const index = scope.paths ? 'user_terms_path' : null;
-  const rows = db.from(index ? db.raw(isSqlite(db) ? 'user_terms indexed by ??' : 'user_terms force index (??)', [index]) : 'user_terms');
+  const rows = db.from(index ? withIndex(db, 'user_terms', index) : 'user_terms');
   rows.distinct(...columns);
-  whereTermStarts(rows, word);
+  whereStartsWith(rows, 'term', word);
   whereInFolder(rows, scope);
   if (!scope.filter.showInactive) rows.where('is_active', true);
   return rows;
@@ -166,9 +166,9 @@ function totalOf(counts: Counts): UserPage['total'] {
   return { count: 0, atLeast: true }; // several common words: how many users have them all is not known cheaply
 }
 
-/** The index hint that makes the database read an order's index (each reads another one for some filters). */
-function usersFrom(db: Db, index: string): string {
-  return isSqlite(db) ? `users indexed by ${index}` : `users force index (${index})`;
+/** A table read through the given index (each database would pick another one for some filters). */
+function withIndex(db: Db, table: string, index: string): Knex.Raw {
+  return db.raw(isSqlite(db) ? '?? indexed by ??' : '?? force index (??)', [table, index]);
 }
 
 /**
@@ -214,8 +214,8 @@ function whereBeyond(qb: Knex.QueryBuilder, order: Order, cursor: Cursor, forwar
  * being the shortest); 1, the other matches. Both by folded username.
  */
 function whereSegment(qb: Knex.QueryBuilder, key: string, segment: number): void {
-  if (segment === 0) whereTermStarts(qb, key, 'username_key');
-  else qb.whereNot((w) => whereTermStarts(w, key, 'username_key'));
+  if (segment === 0) whereStartsWith(qb, 'username_key', key);
+  else qb.whereNot((w) => whereStartsWith(w, 'username_key', key));
 }
 
 /**
@@ -243,7 +243,7 @@ async function walkPage(db: Db, scope: Scope, counts: Counts, rarest: string | n
   const walk = (segment: number | null) => {
     for (const folder of folders) {
       const part = db
-        .from(db.raw(usersFrom(db, folder === null ? `users_list_${index}` : `users_folder_${index}`)))
+        .from(withIndex(db, 'users', folder === null ? `users_list_${index}` : `users_folder_${index}`))
         .select('id', ...columns, db.raw(`${segment ?? 0} as seg`));
       if (folder === null) whereInFolder(part, scope);
       else part.where('path', folder);

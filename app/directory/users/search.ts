@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { prefixEnd } from '../../db.js';
+import { whereStartsWith } from '../../db.js';
 import { initialsOf, searchWords, usernameKey } from './terms.js';
 
 /**
@@ -17,13 +17,6 @@ export function matchOf(q: string): Match | null {
   return q ? { words: searchWords(q), key: usernameKey(q) } : null;
 }
 
-/** Rows whose term starts with the word: a range of the term index. */
-export function whereTermStarts(qb: Knex.QueryBuilder, word: string, column = 'term'): void {
-  qb.where(column, '>=', word);
-  const end = prefixEnd(word);
-  if (end !== null) qb.where(column, '<', end);
-}
-
 /**
  * The users (of the table or alias `users`) that the search matches: for each word, a row of
  * theirs in user_terms, after the initials in the row's index say it may be there. A search of
@@ -31,7 +24,7 @@ export function whereTermStarts(qb: Knex.QueryBuilder, word: string, column = 't
  */
 export function whereMatches(qb: Knex.QueryBuilder, match: Match, users = 'users'): void {
   if (!match.words.length) {
-    whereTermStarts(qb, match.key, `${users}.username_key`);
+    whereStartsWith(qb, `${users}.username_key`, match.key);
     return;
   }
   const bits = initialsOf(match.words);
@@ -44,7 +37,7 @@ export function whereHasWords(qb: Knex.QueryBuilder, words: string[], userId: st
   for (const word of words) {
     qb.whereExists((sub) => {
       sub.select(sub.client.raw('1')).from('user_terms as w').whereRaw('?? = ??', ['w.user_id', userId]);
-      whereTermStarts(sub, word, 'w.term');
+      whereStartsWith(sub, 'w.term', word);
     });
   }
 }

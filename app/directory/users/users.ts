@@ -123,6 +123,9 @@ export async function createUser(db: Db, fields: UserFields, actor: Actor): Prom
 
 const SELF_DEACTIVATION = 'You cannot deactivate your own account';
 
+/** The columns the list's search rows are written from (terms.ts): a change to one re-indexes the user. */
+const SEARCHED_COLUMNS = ['username', 'name', 'email', 'path', 'is_active'];
+
 /**
  * Saves the fields that changed and records which ones did. The changes are taken against the row
  * as it is inside the transaction, locked: a double-submit's second request finds nothing to change.
@@ -143,7 +146,7 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
       await trx('users')
         .where({ id: before.id })
         .update({ ...changes, last_updated: new Date() });
-      await indexUsers(trx, [before.id]);
+      if (SEARCHED_COLUMNS.some((column) => column in changes)) await indexUsers(trx, [before.id]);
       if (changes.is_active === false) await endAccess(trx, before.id);
       const user = (await findById(trx, before.id))!;
       await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(user), changed }));
