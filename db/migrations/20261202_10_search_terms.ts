@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { writeTerms } from '../../app/directory/users/terms.js';
 import { createTable } from './helpers.js';
 
 /**
@@ -15,8 +14,8 @@ import { createTable } from './helpers.js';
  *   what the filters read (status, initials, folder), so that walking an order and filtering needs
  *   no row; and the same per folder (folder first), for a folder's page in any order.
  *
- * Compared by code point on both databases (utf8mb4_bin on MariaDB). Existing users are indexed
- * in batches.
+ * Compared by code point on both databases (utf8mb4_bin on MariaDB). Existing users' words are
+ * written by the next migration (20261202_11), with the columns user_terms has since.
  */
 const ORDERS: [string, string[]][] = [
   ['username', ['username']],
@@ -33,7 +32,7 @@ const OLD_INDEXES: [string, string[]][] = [
 ];
 const FILTERS = ['is_active', 'initials'];
 
-/** Backfills are not one transaction: each batch commits (and MySQL commits around DDL anyway). */
+/** MySQL commits around DDL anyway. */
 export const config = { transaction: false };
 
 export async function up(knex: Knex): Promise<void> {
@@ -66,17 +65,6 @@ export async function up(knex: Knex): Promise<void> {
     await knex.raw('create index user_terms_user on user_terms (user_id, term)');
     await knex.raw('create index user_terms_path on user_terms (path, term, is_active, username_key, username)');
   }
-  for (let after = 0; ; ) {
-    const users = await knex('users')
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(2000)
-      .select('id', 'username', 'name', 'email', 'path', 'is_active');
-    if (!users.length) break;
-    await knex.transaction((trx) => writeTerms(trx, users));
-    after = users[users.length - 1].id;
-  }
-  // Built after the backfill, which writes two of their columns.
   await knex.schema.alterTable('users', (t) => {
     for (const [name, columns] of OLD_INDEXES) t.dropIndex(columns, name);
     for (const [name, order] of ORDERS) {

@@ -40,11 +40,11 @@ async function problems(db: Knex, statement: Statement, ordered: boolean): Promi
     // A sort of a table's rows (beside a read of the table); a sort of a merged page of a few
     // ordered parts is not one.
     const sortsTable = (step: { parent: number }) =>
-      plan.some((p) => p.parent === step.parent && /^(SCAN|SEARCH) (users|sessions|events|user_terms)\b/.test(p.detail));
+      plan.some((p) => p.parent === step.parent && /^(SCAN|SEARCH) (users|sessions|events|user_terms|u|w|run)\b/.test(p.detail));
     return plan
       .filter(
         (p) =>
-          /^SCAN (users|sessions|events|user_terms)\b(?! USING)/.test(p.detail)
+          /^SCAN (users|sessions|events|user_terms|u|w|run)\b(?! USING)/.test(p.detail)
           || (ordered && /TEMP B-TREE FOR ORDER BY/.test(p.detail) && sortsTable(p)),
       )
       .map((p) => p.detail);
@@ -53,7 +53,7 @@ async function problems(db: Knex, statement: Statement, ordered: boolean): Promi
   return (rows as { table: string; type: string; key: string | null; Extra: string | null }[])
     .filter(
       (r) =>
-        ['users', 'sessions', 'events', 'u', 'user_terms', 'w'].includes(r.table)
+        ['users', 'sessions', 'events', 'u', 'user_terms', 'w', 'run'].includes(r.table)
         && (r.type === 'ALL' || !r.key || (ordered && /filesort/.test(r.Extra ?? ''))),
     )
     .map((r) => `${r.table}: ${r.type} ${r.key ?? 'no index'} ${r.Extra ?? ''}`);
@@ -125,7 +125,17 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
     // "name" is a word of every user: the list walks its order's index and looks each user's word up.
     ['list, a common word (best match: walks the folded usernames)', true, (db) => list(db, { q: 'name' })],
     ['list, a common word sorted by last login (walks that index)', true, (db) => list(db, { q: 'name', sort: 'last_login' })],
-    ['list, a common word in a folder', true, (db) => list(db, { q: 'name', path: 'users', sort: '-name' })],
+    ['list, a common word in a folder, by last login', true, (db) => list(db, { q: 'name', path: 'users', sort: '-last_login' })],
+    // By name, username or status, a common word that begins few words is read from its words' runs.
+    ['list, a common word by name (reads its run in order)', true, (db) => list(db, { q: 'name', sort: 'name' })],
+    ['list, a common word in a folder by name, reversed', true, (db) => list(db, { q: 'name', path: 'users', sort: '-name' })],
+    ['list, a common word by username, deactivated shown', true, (db) => list(db, { q: 'nam', sort: 'username', active: 'all' })],
+    [
+      'list, a common word by status, deactivated shown (a run per status)',
+      true,
+      (db) => list(db, { q: 'name', sort: 'is_active', active: 'all' }),
+    ],
+    ['list, two common words by name', true, (db) => list(db, { q: 'name example', sort: 'name' })],
     // "user00012" is a word of ten users: the list reads its rows and sorts those users.
     ['list, a rare word (reads its rows, sorts them)', false, (db) => list(db, { q: 'user00012' })],
     ['list, a rare word sorted by name', false, (db) => list(db, { q: 'user00012', sort: 'name' })],

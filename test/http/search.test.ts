@@ -8,6 +8,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { createApp } from '../../app/app.js';
 import { migrate, openDb } from '../../app/db.js';
 import { createToken } from '../../app/directory/tokens/tokens.js';
+import { planLimits } from '../../app/directory/users/list-query.js';
 import { insertUser, type NewUser } from '../../app/directory/users/users.js';
 import { agentFor, createUser, csrfOf, login, type TestApp, testApp, testConfig } from '../support/app.js';
 import { TEST_DB } from '../support/db.js';
@@ -427,28 +428,77 @@ describe('search in the users list (issue 16)', function () {
       },
     ];
 
-    for (const walk of WALKS) {
-      it(`next links list every match exactly once, in ${walk.order} order (?${walk.query})`, async () => {
-        const { forward } = await list.walk(walk.query);
-        const all = forward.flat();
-        const members = MEMBERS.filter(walk.listed);
-        expect(all.length, 'rows listed').to.equal(members.length);
-        expect(
-          all.filter((u, i) => all.indexOf(u) !== i),
-          'listed twice',
-        ).to.deep.equal([]);
-        expect(sorted(all), 'the matches').to.deep.equal(sorted(members.map((m) => m.username)));
-        for (const page of forward) expect(page.length, 'rows on a page').to.be.within(1, 50);
-        if (walk.expected) expect(all).to.deep.equal(walk.expected(members));
-        walk.inOrder?.(all);
-      });
+    const byStatus = (a: Member, b: Member) => Number(a.active) - Number(b.active) || (a.username < b.username ? -1 : 1);
+    WALKS.push(
+      {
+        query: 'q=pg&sort=username&active=all',
+        order: 'username, deactivated shown',
+        listed: (m) => m.matches,
+        expected: (ms) => ms.map((m) => m.username).sort(),
+      },
+      {
+        query: 'q=pg&sort=is_active&active=all',
+        order: 'status (deactivated first), then username',
+        listed: (m) => m.matches,
+        expected: (ms) => [...ms].sort(byStatus).map((m) => m.username),
+      },
+      {
+        query: 'q=pg&sort=-is_active&active=all&path=users',
+        order: 'status (active first), then username descending, in a folder',
+        listed: (m) => m.matches,
+        expected: (ms) => [...ms].sort((a, b) => byStatus(b, a)).map((m) => m.username),
+      },
+      {
+        // The pg. usernames have two words that begin with "p" (pg, prefix): each is listed once.
+        query: 'q=p&sort=name&active=all',
+        order: 'name, a user with two words of the search',
+        listed: (m) => m.matches,
+        expected: (ms) => [...ms].sort(byName).map((m) => m.username),
+      },
+      {
+        query: 'q=pg+n0&sort=-username',
+        order: 'reverse username, two words',
+        listed: (m) => active(m) && m.name.startsWith('N0'),
+        expected: (ms) =>
+          ms
+            .map((m) => m.username)
+            .sort()
+            .reverse(),
+      },
+    );
 
-      it(`prev links from the last page give back the same pages (?${walk.query})`, async () => {
-        const { forward, backward } = await list.walk(walk.query);
-        expect(forward.length, 'more than one page').to.be.above(1);
-        expect([...backward].reverse()).to.deep.equal(forward);
-      });
-    }
+    /**
+     * Each plan of the list on the same walks: its limits lowered so that 131 matches are read the
+     * way a million users' common words are.
+     */
+    const PLANS: [string, Partial<typeof planLimits>][] = [
+      ["the word's users collected and sorted", {}],
+      ["each word's users read in order (runs)", { collectMax: 0, rankedMax: 0 }],
+      ["the order's index walked", { collectMax: 0, rankedMax: 0, runsMax: 0 }],
+    ];
+    const defaults = { ...planLimits };
+    afterEach(() => Object.assign(planLimits, defaults));
+
+    for (const [plan, limits] of PLANS)
+      for (const walk of WALKS) {
+        it(`${plan}: next links list every match exactly once, in ${walk.order} order, and prev links give back the same pages (?${walk.query})`, async () => {
+          Object.assign(planLimits, limits);
+          const { forward, backward } = await list.walk(walk.query);
+          const all = forward.flat();
+          const members = MEMBERS.filter(walk.listed);
+          expect(all.length, 'rows listed').to.equal(members.length);
+          expect(
+            all.filter((u, i) => all.indexOf(u) !== i),
+            'listed twice',
+          ).to.deep.equal([]);
+          expect(sorted(all), 'the matches').to.deep.equal(sorted(members.map((m) => m.username)));
+          for (const page of forward) expect(page.length, 'rows on a page').to.be.within(1, 50);
+          if (walk.expected) expect(all).to.deep.equal(walk.expected(members));
+          walk.inOrder?.(all);
+          expect(forward.length, 'more than one page').to.be.above(1);
+          expect([...backward].reverse(), 'the pages read back from the last one').to.deep.equal(forward);
+        });
+      }
   });
 
   describe('after edits through the web form', () => {

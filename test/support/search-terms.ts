@@ -1,24 +1,34 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { termsOf, usernameKey } from '../../app/directory/users/terms.js';
+import { nameKey, termsOf, usernameKey } from '../../app/directory/users/terms.js';
 
 interface TermRow {
   term: string;
   user_id: number;
   path: string;
   is_active: boolean | number;
+  name_key?: string;
 }
 
 /**
  * The search rows agree with the users as stored (issue 16): each user's rows in `user_terms` are
- * exactly termsOf(the stored row), each with the user's folder and status; no row is left of a
- * deleted user; and the username key (where the column exists) is the folded username. Call it at
- * the end of a test that wrote users.
+ * exactly termsOf(the stored row), each with the user's folder, status and (where the column
+ * exists) folded name; no row is left of a deleted user; and the username and name keys (where the
+ * columns exist) are the folded username and name. Call it at the end of a test that wrote users.
  */
 export async function expectSearchRowsCurrent(db: Knex): Promise<void> {
   const keyed = await db.schema.hasColumn('users', 'username_key');
-  const users = await db('users').select('id', 'username', 'name', 'email', 'path', 'is_active', ...(keyed ? ['username_key'] : []));
-  const rows: TermRow[] = await db('user_terms').select('term', 'user_id', 'path', 'is_active');
+  const named = await db.schema.hasColumn('user_terms', 'name_key');
+  const users = await db('users').select(
+    'id',
+    'username',
+    'name',
+    'email',
+    'path',
+    'is_active',
+    ...(keyed ? ['username_key', 'name_key'] : []),
+  );
+  const rows: TermRow[] = await db('user_terms').select('term', 'user_id', 'path', 'is_active', ...(named ? ['name_key'] : []));
   const byUser = new Map<number, TermRow[]>();
   for (const row of rows) byUser.set(Number(row.user_id), [...(byUser.get(Number(row.user_id)) ?? []), row]);
 
@@ -32,7 +42,11 @@ export async function expectSearchRowsCurrent(db: Knex): Promise<void> {
     for (const row of mine) {
       expect(row.path, `folder of ${user.username}'s word ${row.term}`).to.equal(user.path);
       expect(Boolean(row.is_active), `status of ${user.username}'s word ${row.term}`).to.equal(Boolean(user.is_active));
+      if (named) expect(row.name_key, `folded name beside ${user.username}'s word ${row.term}`).to.equal(nameKey(user.name));
     }
-    if (keyed) expect(user.username_key, `username_key of ${user.username}`).to.equal(usernameKey(user.username));
+    if (keyed) {
+      expect(user.username_key, `username_key of ${user.username}`).to.equal(usernameKey(user.username));
+      expect(user.name_key, `name_key of ${user.username}`).to.equal(nameKey(user.name));
+    }
   }
 }

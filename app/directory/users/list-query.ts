@@ -10,8 +10,12 @@ import type { User } from './users.js';
  * The users list's page: keyset paging in every order, no OFFSET, and a count only as far as it is
  * cheap. Each request picks its plan from an estimate of how many users match (one statement):
  *
- * - a search with a word that few users in scope have (at most COLLECT_MAX) reads that word's rows,
- *   then sorts those users: a few thousand rows at most, and the exact count comes with them;
+ * - a search with a word that few users in scope have (at most planLimits.collectMax) reads that
+ *   word's rows, then sorts those users: a few thousand rows at most, and the exact count comes
+ *   with them;
+ * - a search by name, username or status whose rarest word begins few distinct words (Kasia,
+ *   Kasper) reads each of those words' users in the order from an index of user_terms, a page of
+ *   each, merged: the page costs the same wherever the word's users lie in the order;
  * - anything else walks the index of the chosen order, which holds what the filters read (status,
  *   folder, initials), and checks the words of the users that pass: many matches mean a short walk.
  *   In a folder the walk is one per folder below it (each on the folder's own index, in order),
@@ -20,8 +24,16 @@ import type { User } from './users.js';
 
 /** The list counts up to this many users; beyond, it says "10,000+". */
 export const COUNT_CAP = 10_000;
-/** A word that at most this many users in scope have is read from its rows, and those users sorted. */
-const COLLECT_MAX = 2_000;
+
+/**
+ * Where each plan ends; tests lower them to run every plan on a few users.
+ * - collectMax: a word that at most this many users in scope have is read from its rows, and those
+ *   users sorted;
+ * - rankedMax: the same in the best-match order, which sorts the word's rows without reading users;
+ * - runsMax: a word that begins at most this many distinct words is read word by word in the order
+ *   (by name, username or status), each word's users a run of an index of user_terms, merged.
+ */
+export const planLimits = { collectMax: 2_000, rankedMax: COUNT_CAP, runsMax: 32 };
 /** A folder with more folders below it than this is read from the whole list's index, filtered. */
 const PARTS_MAX = 12;
 
@@ -49,6 +61,13 @@ const ORDERS: Record<Order, { columns: string[]; index: string }> = {
   match: { columns: ['username_key', 'username'], index: 'key' },
 };
 
+/** The orders whose words' users user_terms holds in order: the index of each. */
+const RUNS: Partial<Record<Order, string>> = {
+  username: 'user_terms_username',
+  is_active: 'user_terms_username',
+  name: 'user_terms_name',
+};
+
 /** Where the list looks: every folder (null), or the folders at and below the chosen one. */
 interface Scope {
   filter: ListFilter;
@@ -69,12 +88,16 @@ export async function searchUsers(db: Db, filter: ListFilter, paths: string[] | 
   const rarest = words.length ? words.reduce((a, b) => (counts.words[b] <= counts.words[a] ? b : a)) : null;
   // The best-match order is read from the word's rows, which hold the folded username: no user row
   // is read until the page is known, so a word of up to COUNT_CAP users is cheap to sort.
-  const collectMax = filter.sort === 'match' ? COUNT_CAP : COLLECT_MAX;
+  const collectMax = filter.sort === 'match' ? planLimits.rankedMax : planLimits.collectMax;
   if (rarest !== null && counts.words[rarest] <= collectMax) {
     const rows = await collectPage(db, scope, rarest, pageSize);
     return pageOf(filter, rows, pageSize, { count: Number(rows[0]?.total ?? 0), atLeast: false });
   }
-  const rows = await walkPage(db, scope, counts, rarest, pageSize);
+  const terms = rarest === null ? undefined : counts.terms[rarest];
+  const rows =
+    terms && terms.length <= planLimits.runsMax
+      ? await runsPage(db, scope, rarest!, terms, pageSize)
+      : await walkPage(db, scope, counts, rarest, pageSize);
   return pageOf(filter, rows, pageSize, totalOf(counts));
 }
 
@@ -108,6 +131,8 @@ export function whereListed(qb: Knex.QueryBuilder, filter: ListFilter): void {
 interface Counts {
   /** Users in scope with each word of the search. */
   words: Record<string, number>;
+  /** In an order with runs: the distinct stored words that each word of the search begins, up to runsMax + 1. */
+  terms: Record<string, string[]>;
   /** Without words: users in scope. */
   all?: number;
   /** In the best-match order: users in scope whose username starts with the search. */
@@ -124,7 +149,10 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
   const capped = (query: Knex.QueryBuilder) => db.raw('(select count(*) from ? as capped)', [query.limit(COUNT_CAP + 1)]);
   const columns: Record<string, Knex.Raw> = {};
   const words = scope.match?.words ?? [];
-  for (const [i, word] of words.entries()) columns[`w${i}`] = capped(holders(db, scope, word));
+  for (const [i, word] of words.entries()) {
+    columns[`w${i}`] = capped(holders(db, scope, word));
+    if (RUNS[scope.filter.sort]) columns[`t${i}`] = termsBegunBy(db, word);
+  }
   if (!words.length)
     columns.all = capped(
       db('users')
@@ -140,6 +168,7 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
   const [row] = await runLimited<Record<string, number>>(db, db.select(columns).toSQL().toNative());
   return {
     words: Object.fromEntries(words.map((word, i) => [word, Number(row[`w${i}`])])),
+    terms: Object.fromEntries(words.flatMap((word, i) => (row[`t${i}`] === undefined ? [] : [[word, termList(row[`t${i}`])]]))),
     ...(row.all === undefined ? {} : { all: Number(row.all) }),
     ...(row.lead === undefined ? {} : { lead: Number(row.lead) }),
   };
@@ -159,6 +188,23 @@ function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Kne
   return rows;
 }
 
+/**
+ * The distinct stored words that begin with `word`, up to runsMax + 1 of them, joined by commas (a
+ * word has no commas): each found by one step of an index from the one before, however many users
+ * have it.
+ */
+function termsBegunBy(db: Db, word: string): Knex.Raw {
+  const [inRange, bounds] = startsWithSql('term', word);
+  return db.raw(
+    `(select group_concat(term) from (with recursive found (term, n) as (select min(term), 1 from user_terms where ${inRange} union all select (select min(term) from user_terms where term > found.term and ${inRange}), n + 1 from found where found.term is not null and n <= ?) select term from found where term is not null) as terms)`,
+    [...bounds, ...bounds, planLimits.runsMax],
+  );
+}
+
+function termList(value: unknown): string[] {
+  return typeof value === 'string' && value ? value.split(',') : [];
+}
+
 /** The count the page shows when its plan did not count: exact below the cap when one filter decides it. */
 function totalOf(counts: Counts): UserPage['total'] {
   const values = counts.all === undefined ? Object.values(counts.words) : [counts.all];
@@ -167,8 +213,8 @@ function totalOf(counts: Counts): UserPage['total'] {
 }
 
 /** A table read through the given index (each database would pick another one for some filters). */
-function withIndex(db: Db, table: string, index: string): Knex.Raw {
-  return db.raw(isSqlite(db) ? '?? indexed by ??' : '?? force index (??)', [table, index]);
+function withIndex(db: Db, table: string, index: string, alias = table): Knex.Raw {
+  return db.raw(isSqlite(db) ? '?? as ?? indexed by ??' : '?? as ?? force index (??)', [table, alias, index]);
 }
 
 /**
@@ -267,12 +313,54 @@ async function walkPage(db: Db, scope: Scope, counts: Counts, rarest: string | n
   return readParts(db, parts, filter, pageSize);
 }
 
-/** Merges ordered parts into the page (each part: id, the order's columns, seg) and reads its users. */
-function readParts(db: Db, parts: Knex.QueryBuilder[], filter: ListFilter, pageSize: number, extra = ''): Promise<ListRow[]> {
+/**
+ * The page from the runs of the words that the rarest word of the search begins: for each, its
+ * users in scope in the order, beyond the cursor, with the other words of the search, up to a page
+ * (in the order by status with deactivated users shown, one run per status); merged, a user with
+ * two such words once.
+ */
+function runsPage(db: Db, scope: Scope, word: string, terms: string[], pageSize: number): Promise<ListRow[]> {
+  const { filter, match } = scope;
+  const { columns } = ORDERS[filter.sort];
+  const forward = towardsLarger(filter);
+  const order = forward ? 'asc' : 'desc';
+  const statuses = filter.sort === 'is_active' && filter.showInactive ? [false, true] : [null];
+  const parts = terms.flatMap((term) =>
+    statuses.map((status) => {
+      const part = db
+        .from(withIndex(db, 'user_terms', RUNS[filter.sort]!, 'run'))
+        .select('run.user_id as id', ...columns.map((c) => `run.${c}`), db.raw('0 as seg'))
+        .where('run.term', term);
+      whereInFolder(part, scope, 'run.path');
+      if (!filter.showInactive) part.where('run.is_active', true);
+      if (status !== null) part.where('run.is_active', status);
+      whereHasWords(
+        part,
+        match!.words.filter((w) => w !== word),
+        'run.user_id',
+      );
+      if (filter.page) whereBeyond(part, filter.sort, filter.page, forward);
+      return part.orderBy(columns.map((column) => ({ column, order }))).limit(pageSize + 1);
+    }),
+  );
+  return readParts(db, parts, filter, pageSize, { distinct: true });
+}
+
+/**
+ * Merges ordered parts into the page (each part: id, the order's columns, seg) and reads its users;
+ * `distinct` when a user can be in more than one part, `extra` for more columns of the parts.
+ */
+function readParts(
+  db: Db,
+  parts: Knex.QueryBuilder[],
+  filter: ListFilter,
+  pageSize: number,
+  { extra = '', distinct = false }: { extra?: string; distinct?: boolean } = {},
+): Promise<ListRow[]> {
   const { columns } = ORDERS[filter.sort];
   const order = towardsLarger(filter) ? 'asc' : 'desc';
   const natives = parts.map((p) => p.toSQL().toNative());
-  const union = natives.map((p, i) => `select * from (${p.sql}) as part${i}`).join(' union all ');
+  const union = natives.map((p, i) => `select * from (${p.sql}) as part${i}`).join(distinct ? ' union ' : ' union all ');
   const keys = ['seg', ...columns].map((c) => `${c} ${order}`).join(', ');
   return runLimited<ListRow>(db, {
     sql: `select ${LIST_COLUMNS.map((c) => `u.${c}`).join(', ')}, p.seg${extra} from (select * from (${union}) as merged order by ${keys} limit ${pageSize + 1}) as p ${thenJoin(db)} users as u on u.id = p.id order by ${keys.replace(/(^|, )/g, '$1p.')}`,
@@ -325,7 +413,7 @@ async function collectPage(db: Db, scope: Scope, word: string, pageSize: number)
   const { filter, match } = scope;
   if (filter.sort === 'match') {
     const page = rankedHolders(db, scope, word, { count: true }).limit(pageSize + 1);
-    return readParts(db, [page], filter, pageSize, ', p.total');
+    return readParts(db, [page], filter, pageSize, { extra: ', p.total' });
   }
   const { columns } = ORDERS[filter.sort];
   const forward = towardsLarger(filter);

@@ -134,6 +134,7 @@ export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
       is_active: Boolean(u.is_active),
       username: u.username,
       username_key: usernameKey(u.username),
+      name_key: nameKey(u.name),
     };
     return termsOf(u).map((term) => ({ term, ...common }));
   });
