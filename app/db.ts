@@ -154,6 +154,38 @@ declare module 'knex/types/tables.js' {
   }
 }
 
+interface SqliteConnection {
+  pragma(sql: string): unknown;
+  prepare(sql: string): unknown;
+}
+
+/** How many compiled statements a SQLite connection keeps for reuse. */
+const STATEMENTS_KEPT = 200;
+
+/**
+ * Knex asks better-sqlite3 to compile every statement it runs anew; compiling the list's page query
+ * costs about as much as running it. The connection keeps the last STATEMENTS_KEPT statements by
+ * their SQL text and hands the same one back (least recently used first out). Safe, as Knex runs a
+ * statement to its end (all() or run()) before it asks for another, changes none of its settings
+ * (nothing here uses safeIntegers), and SQLite recompiles a kept statement by itself after a schema
+ * change. Only the compiled SQL is kept: no data, and each process has its own.
+ */
+function reusePreparedStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const kept = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = kept.get(sql);
+    if (statement === undefined) {
+      statement = prepare(sql);
+      if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value!);
+    } else {
+      kept.delete(sql);
+    }
+    kept.set(sql, statement);
+    return statement;
+  };
+}
+
 /** Opens a Knex handle for a DATABASE_URL (mysql://… or sqlite:<file>). Does not connect yet. */
 export function openDb(url: string): Knex {
   if (url.startsWith('sqlite:')) {
@@ -166,7 +198,8 @@ export function openDb(url: string): Knex {
       pool: {
         min: 1,
         max: 1,
-        afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
+          reusePreparedStatements(conn);
           conn.pragma('foreign_keys = ON');
           conn.pragma('journal_mode = WAL');
           conn.pragma('busy_timeout = 5000');
