@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import session from 'express-session';
 import type { Knex } from 'knex';
-import { toDate } from '../db.js';
+import { isSqlite, toDate } from '../db.js';
 import { type SessionUser, sessionUserColumns, toSessionUser } from '../identity/identity.js';
 import type { Toast } from './toast.js';
 
@@ -29,6 +29,8 @@ export function signedInUser(sess: session.Session | undefined): SessionUser | n
   return (sess as { [USER]?: SessionUser | null } | undefined)?.[USER];
 }
 const DAY_MS = 86_400_000;
+/** Stands for the session id in the statement that reads a session, built once. */
+const SID = '\u0000sid';
 
 /**
  * express-session store with one row per session. The row's user, IP, user agent and times are
@@ -36,23 +38,30 @@ const DAY_MS = 86_400_000;
  * session at its next request on every process, because nothing is cached.
  */
 export class KnexSessionStore extends session.Store {
-  constructor(private readonly db: Knex) {
-    super();
-  }
+  private readonly read: { sql: string; bindings: readonly Knex.Value[]; sidAt: number };
 
   // The session's user comes in the same statement (a join), so a signed-in request reads the
   // database once before its own queries, not twice; loadUser takes it from signedInUser().
-  override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
-    this.db('sessions')
+  // Every request of a session runs that statement, and Knex takes longer to build it than the
+  // database takes to run it: it is built here once, and each request puts in its session id.
+  constructor(private readonly db: Knex) {
+    super();
+    const { sql, bindings } = db('sessions')
       .leftJoin('users', 'users.id', 'sessions.user_id')
-      .where('sessions.sid', sid)
-      .first('sessions.data', 'sessions.expires', ...sessionUserColumns(this.db))
-      .then((row) => {
-        if (!row || toDate(row.expires)!.getTime() <= Date.now()) return callback(null, null);
-        const data = JSON.parse(row.data);
-        Object.defineProperty(data, USER, { value: toSessionUser(row) ?? null });
-        callback(null, data);
-      }, callback);
+      .where('sessions.sid', SID)
+      .first('sessions.data', 'sessions.expires', ...sessionUserColumns(db))
+      .toSQL();
+    this.read = { sql, bindings, sidAt: bindings.indexOf(SID) };
+  }
+
+  override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
+    this.db.raw(this.read.sql, this.read.bindings.with(this.read.sidAt, sid)).then((result) => {
+      const row = (isSqlite(this.db) ? result : result[0])[0];
+      if (!row || toDate(row.expires)!.getTime() <= Date.now()) return callback(null, null);
+      const data = JSON.parse(row.data);
+      Object.defineProperty(data, USER, { value: toSessionUser(row) ?? null });
+      callback(null, data);
+    }, callback);
   }
 
   // Mark sessions that came from the database: saving one must never bring back a row that an
