@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { ConfigError, loadConfig } from '../app/config.js';
 import { describeDatabaseUrl, migrate, openDb } from '../app/db.js';
-import { writeTerms } from '../app/directory/users/terms.js';
+import { INDEXED_COLUMNS, writeTerms } from '../app/directory/users/terms.js';
 
 const FIRST = [
   'Ana',
@@ -192,7 +192,7 @@ export async function seedUsers(db: Knex, count: number, groupIds: number[], bat
           'username',
           rows.map((r) => r.username),
         )
-        .select('id', 'username', 'name', 'email', 'path', 'is_active');
+        .select(...INDEXED_COLUMNS);
       await writeTerms(trx, created);
       if (!groupIds.length) return;
       const memberships = created.flatMap(({ id }) => {

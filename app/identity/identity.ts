@@ -61,6 +61,13 @@ export async function setPassword(db: Db, userId: number, passwordHash: string, 
   });
 }
 
-export async function recordLogin(db: Db, userId: number): Promise<void> {
-  await db('users').where({ id: userId }).update({ last_login: new Date() });
+/**
+ * The user's last login, `at` now unless said. The users list's search rows (user_terms, written
+ * by directory/users/terms.ts) keep a copy, for the order by last login: both change together.
+ */
+export async function recordLogin(db: Db, userId: number, at = new Date()): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('users').where({ id: userId }).update({ last_login: at });
+    await trx('user_terms').where({ user_id: userId }).update({ last_login: at });
+  });
 }

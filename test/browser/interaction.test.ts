@@ -247,7 +247,8 @@ describe('browser: focus, scrolling, announcements and toasts (issue 14, #10)', 
 
       await searchBox(page).fill('staff5');
       await page.waitForURL('**/directory/users?q=staff5');
-      await status.getByText('10 users', { exact: true }).waitFor();
+      // "staff5" is the words staff and 5: staff50–staff59, and staff05, whose name is "Staff 5".
+      await status.getByText('11 users', { exact: true }).waitFor();
 
       await searchBox(page).fill('nobody');
       await page.waitForURL('**/directory/users?q=nobody');

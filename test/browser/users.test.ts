@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { insertUser } from '../../app/directory/users/users.js';
+import { recordLogin } from '../../app/identity/identity.js';
 import { createUser } from '../support/app.js';
 import { browserApp, type JsMode, landed, logIn, newContext, visit, watchErrors } from '../support/browser.js';
 import { assertLayout } from '../support/layout.js';
@@ -17,11 +18,7 @@ describe('browser: Directory > Users', function () {
         const [first, last] = [TEAM_FIRST[i % 4], TEAM_LAST[i % 5]];
         const username = `${first.toLowerCase()}.${last.toLowerCase()}${i}`;
         const id = await insertUser(f.t.db, { username, name: `${first} ${last}`, email: `${username}@example.com`, path: 'users/team' });
-        if (i % 3)
-          await f.t
-            .db('users')
-            .where({ id })
-            .update({ last_login: new Date(Date.UTC(2026, 10, i + 1, 9, 30)) });
+        if (i % 3) await recordLogin(f.t.db, id, new Date(Date.UTC(2026, 10, i + 1, 9, 30)));
       }
       await insertUser(f.t.db, { ...LONG, path: 'users/team' });
     },

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { isSqlite } from '../../app/db.js';
 import { folderPaths } from '../../app/directory/users/folders.js';
-import { searchUsers } from '../../app/directory/users/list-query.js';
+import { planLimits, searchUsers } from '../../app/directory/users/list-query.js';
 import { parseFilter } from '../../app/directory/users/list-url.js';
-import { writeTerms } from '../../app/directory/users/terms.js';
+import { INDEXED_COLUMNS, writeTerms } from '../../app/directory/users/terms.js';
 import { searchEvents } from '../../app/events/events.js';
 import { listSessions } from '../../app/identity/sessions.js';
 import { type TestApp, testApp } from '../support/app.js';
@@ -85,7 +85,7 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
       })) as never,
       400,
     );
-    await writeTerms(t.db, await t.db('users').select('id', 'username', 'name', 'email', 'path', 'is_active'));
+    await writeTerms(t.db, await t.db('users').select(...INDEXED_COLUMNS));
     userId = (await t.db('users').first('id'))!.id;
     await t.db.batchInsert(
       'sessions',
@@ -136,6 +136,13 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
       (db) => list(db, { q: 'name', sort: 'is_active', active: 'all' }),
     ],
     ['list, two common words by name', true, (db) => list(db, { q: 'name example', sort: 'name' })],
+    // Best match over more users than it sorts from their words: each of its segments read from the run.
+    ['list, a common word, best match, read from its run', true, (db) => withLimits({ rankedMax: 0 }, () => list(db, { q: 'name' }))],
+    [
+      'list, a common word, best match, a folder',
+      true,
+      (db) => withLimits({ rankedMax: 0 }, () => list(db, { q: 'nam', path: 'users/customers' })),
+    ],
     // "user00012" is a word of ten users: the list reads its rows and sorts those users.
     ['list, a rare word (reads its rows, sorts them)', false, (db) => list(db, { q: 'user00012' })],
     ['list, a rare word sorted by name', false, (db) => list(db, { q: 'user00012', sort: 'name' })],
@@ -144,6 +151,16 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
     ['sessions tab', true, (db) => listSessions(db, userId)],
     ['events tab', true, (db) => searchEvents(db, { userPk: userId })],
   ];
+
+  async function withLimits<T>(limits: Partial<typeof planLimits>, call: () => Promise<T>): Promise<T> {
+    const before = { ...planLimits };
+    Object.assign(planLimits, limits);
+    try {
+      return await call();
+    } finally {
+      Object.assign(planLimits, before);
+    }
+  }
 
   async function list(db: Knex, query: Record<string, string>) {
     const paths = await folderPaths(db);

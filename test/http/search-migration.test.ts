@@ -16,6 +16,7 @@ const PEOPLE = [
   { username: 'ana', name: 'Ana Müller', email: 'ana@corp.example', path: 'users/staff', is_active: true },
   { username: 'fixture.dana', name: 'Dee Smith', email: '', path: 'users', is_active: false },
   { username: 'lukasz', name: 'Łukasz Kasprzak', email: 'lk@corp.example', path: 'users', is_active: true },
+  { username: 'mara.muller42', name: 'Mara Müller', email: 'mm42@corp.example', path: 'users', is_active: true },
 ];
 
 async function migrateUpTo(db: Knex, last: string): Promise<void> {
@@ -58,11 +59,11 @@ describe('migrations write the search rows of existing users (issue 16)', functi
     await insertPeople(db);
     await db.migrate.latest(migratorConfig);
     await expectSearchRowsCurrent(db);
-    expect(await names('muller')).to.deep.equal(['ana']);
+    expect(await names('muller')).to.deep.equal(['ana', 'mara.muller42']);
     expect(await names('kas', 'name')).to.deep.equal(['lukasz']);
   });
 
-  it('search rows written before the folded name was kept beside them get it', async () => {
+  it('search rows of the first version (digits joined to letters, no folded name beside) are written anew', async () => {
     await migrateUpTo(db, '20261202_10_search_terms');
     const ids = await insertPeople(db);
     // What the first version of the search wrote: the words without the folded name, and the keys.
@@ -76,5 +77,7 @@ describe('migrations write the search rows of existing users (issue 16)', functi
     await db.migrate.latest(migratorConfig);
     await expectSearchRowsCurrent(db);
     expect(await names('dee', 'name')).to.deep.equal(['fixture.dana']);
+    expect(await names('muller4', 'name')).to.deep.equal(['mara.muller42']);
+    expect(await db('search_words').where('term', 'like', 'muller%').pluck('term')).to.deep.equal(['muller']);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type TestAgent from 'supertest/lib/agent.js';
 import { insertUser } from '../../app/directory/users/users.js';
+import { recordLogin } from '../../app/identity/identity.js';
 import { agentFor, createUser, csrfOf, login, type TestApp, testApp } from '../support/app.js';
 
 const XSS = '<script>alert(1)</script>';
@@ -121,14 +122,9 @@ describe('Directory > Users', () => {
     });
 
     it('sorts by name, last login and active, both ways', async () => {
-      await t
-        .db('users')
-        .where({ username: 'ben' })
-        .update({ last_login: new Date('2026-01-01') });
-      await t
-        .db('users')
-        .where({ username: 'ana' })
-        .update({ last_login: new Date('2026-02-01') });
+      const idOf = async (username: string) => (await t.db('users').where({ username }).first('id'))!.id;
+      await recordLogin(t.db, await idOf('ben'), new Date('2026-01-01'));
+      await recordLogin(t.db, await idOf('ana'), new Date('2026-02-01'));
       const names = async (query: string) => usernamesIn((await agent.get(`/directory/users?active=all&${query}`)).text);
       expect(await names('sort=name')).to.deep.equal(['akadmin', 'ana', 'ben', 'cleo', 'dora']);
       expect(await names('sort=-username')).to.deep.equal(['dora', 'cleo', 'ben', 'ana', 'akadmin']);
@@ -145,11 +141,7 @@ describe('Directory > Users', () => {
       for (let i = 0; i < 130; i++) {
         const id = await insertUser(t.db, { username: `u${String(i).padStart(3, '0')}`, name: `Name ${i % 7}`, path: 'bulk' });
         // Some never logged in (NULL), some share a timestamp: the keyset must handle both.
-        if (i % 3)
-          await t
-            .db('users')
-            .where({ id })
-            .update({ last_login: new Date(stamp + (i % 10) * 60_000) });
+        if (i % 3) await recordLogin(t.db, id, new Date(stamp + (i % 10) * 60_000));
       }
     });
 

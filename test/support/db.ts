@@ -9,6 +9,7 @@ export const TEST_DB: 'sqlite' | 'mysql' = process.env.TEST_DB === 'mysql' ? 'my
 
 // Children first, so that deleting never trips a foreign key.
 const TABLES = [
+  'search_words',
   'api_tokens',
   'recovery_codes',
   'authenticators',

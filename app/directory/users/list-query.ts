@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
 import { isMariaDb, isSqlite, startsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
-import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE } from './list-url.js';
+import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE, SEGMENTS } from './list-url.js';
 import { type Match, matchOf, whereHasWords, whereMatches } from './search.js';
 import type { User } from './users.js';
 
@@ -13,9 +13,10 @@ import type { User } from './users.js';
  * - a search with a word that few users in scope have (at most planLimits.collectMax) reads that
  *   word's rows, then sorts those users: a few thousand rows at most, and the exact count comes
  *   with them;
- * - a search by name, username or status whose rarest word begins few distinct words (Kasia,
- *   Kasper) reads each of those words' users in the order from an index of user_terms, a page of
- *   each, merged: the page costs the same wherever the word's users lie in the order;
+ * - a search whose rarest word begins few distinct words (Kasia, Kasper) reads each of those words'
+ *   users in the order from an index of user_terms, a page of each (in the best-match order, of
+ *   each of its segments), merged: the page costs the same wherever the word's users lie in the
+ *   order;
  * - anything else walks the index of the chosen order, which holds what the filters read (status,
  *   folder, initials), and checks the words of the users that pass: many matches mean a short walk.
  *   In a folder the walk is one per folder below it (each on the folder's own index, in order),
@@ -30,8 +31,8 @@ export const COUNT_CAP = 10_000;
  * - collectMax: a word that at most this many users in scope have is read from its rows, and those
  *   users sorted;
  * - rankedMax: the same in the best-match order, which sorts the word's rows without reading users;
- * - runsMax: a word that begins at most this many distinct words is read word by word in the order
- *   (by name, username or status), each word's users a run of an index of user_terms, merged.
+ * - runsMax: a word that begins at most this many distinct words is read word by word in the order,
+ *   each word's users a run of an index of user_terms, merged.
  */
 export const planLimits = { collectMax: 2_000, rankedMax: COUNT_CAP, runsMax: 32 };
 /** A folder with more folders below it than this is read from the whole list's index, filtered. */
@@ -61,11 +62,13 @@ const ORDERS: Record<Order, { columns: string[]; index: string }> = {
   match: { columns: ['username_key', 'username'], index: 'key' },
 };
 
-/** The orders whose words' users user_terms holds in order: the index of each. */
+/** The orders in which user_terms holds each word's users: the index of each. */
 const RUNS: Partial<Record<Order, string>> = {
   username: 'user_terms_username',
   is_active: 'user_terms_username',
   name: 'user_terms_name',
+  last_login: 'user_terms_last_login',
+  match: 'user_terms_key',
 };
 
 /** Where the list looks: every folder (null), or the folders at and below the chosen one. */
@@ -190,15 +193,14 @@ function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Kne
 
 /**
  * The distinct stored words that begin with `word`, up to runsMax + 1 of them, joined by commas (a
- * word has no commas): each found by one step of an index from the one before, however many users
- * have it.
+ * word has no commas): a range of search_words, which keeps each word once.
  */
 function termsBegunBy(db: Db, word: string): Knex.Raw {
   const [inRange, bounds] = startsWithSql('term', word);
-  return db.raw(
-    `(select group_concat(term) from (with recursive found (term, n) as (select min(term), 1 from user_terms where ${inRange} union all select (select min(term) from user_terms where term > found.term and ${inRange}), n + 1 from found where found.term is not null and n <= ?) select term from found where term is not null) as terms)`,
-    [...bounds, ...bounds, planLimits.runsMax],
-  );
+  return db.raw(`(select group_concat(term) from (select term from search_words where ${inRange} order by term limit ?) as terms)`, [
+    ...bounds,
+    planLimits.runsMax + 1,
+  ]);
 }
 
 function termList(value: unknown): string[] {
@@ -324,26 +326,40 @@ function runsPage(db: Db, scope: Scope, word: string, terms: string[], pageSize:
   const { columns } = ORDERS[filter.sort];
   const forward = towardsLarger(filter);
   const order = forward ? 'asc' : 'desc';
+  const cursor = filter.page;
   const statuses = filter.sort === 'is_active' && filter.showInactive ? [false, true] : [null];
   const parts = terms.flatMap((term) =>
-    statuses.map((status) => {
-      const part = db
-        .from(withIndex(db, 'user_terms', RUNS[filter.sort]!, 'run'))
-        .select('run.user_id as id', ...columns.map((c) => `run.${c}`), db.raw('0 as seg'))
-        .where('run.term', term);
-      whereInFolder(part, scope, 'run.path');
-      if (!filter.showInactive) part.where('run.is_active', true);
-      if (status !== null) part.where('run.is_active', status);
-      whereHasWords(
-        part,
-        match!.words.filter((w) => w !== word),
-        'run.user_id',
-      );
-      if (filter.page) whereBeyond(part, filter.sort, filter.page, forward);
-      return part.orderBy(columns.map((column) => ({ column, order }))).limit(pageSize + 1);
-    }),
+    statuses.flatMap((status) =>
+      segmentsToRead(filter).map((segment) => {
+        const part = db
+          .from(withIndex(db, 'user_terms', RUNS[filter.sort]!, 'run'))
+          .select('run.user_id as id', ...columns.map((c) => `run.${c}`), db.raw(`${segment ?? 0} as seg`))
+          .where('run.term', term);
+        whereInFolder(part, scope, 'run.path');
+        if (!filter.showInactive) part.where('run.is_active', true);
+        if (status !== null) part.where('run.is_active', status);
+        if (segment !== null) whereSegment(part, match!.key, segment);
+        whereHasWords(
+          part,
+          match!.words.filter((w) => w !== word),
+          'run.user_id',
+        );
+        if (cursor && (segment === null || segment === cursor.segment)) whereBeyond(part, filter.sort, cursor, forward);
+        return part.orderBy(columns.map((column) => ({ column, order }))).limit(pageSize + 1);
+      }),
+    ),
   );
   return readParts(db, parts, filter, pageSize, { distinct: true });
+}
+
+/**
+ * The segments of the best-match order that a page can take rows from: the cursor's and those after
+ * it in the reading direction (null: the order has no segments).
+ */
+function segmentsToRead(filter: ListFilter): (number | null)[] {
+  if (filter.sort !== 'match') return [null];
+  const from = filter.page?.segment ?? 0;
+  return Array.from({ length: SEGMENTS }, (_, s) => s).filter((s) => (towardsLarger(filter) ? s >= from : s <= from));
 }
 
 /**

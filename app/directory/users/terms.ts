@@ -50,11 +50,14 @@ function head(text: string, max: number): string {
 
 const APOSTROPHES = /['’ʼ]/g;
 
+/**
+ * The words of folded text: its runs of letters and its runs of digits, so "muller42" is "muller"
+ * and "42" (a search for "muller4" is "muller" and "4", and finds it). Kept whole, such words would
+ * be one per user ("muller1", "muller2"…), and the list could not read a common beginning's users
+ * word by word.
+ */
 function wordsOf(folded: string): string[] {
-  return folded
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean)
-    .map((word) => head(word, TERM_MAX));
+  return (folded.match(/\p{L}+|\p{N}+/gu) ?? []).map((word) => head(word, TERM_MAX));
 }
 
 /** The longest name key kept (the name folded, for the list's order by name). */
@@ -112,7 +115,11 @@ interface Indexed {
   email: string;
   path: string;
   is_active: boolean | number;
+  last_login: Date | number | null;
 }
+
+/** The columns of a user that its search rows are made of. */
+export const INDEXED_COLUMNS = ['id', 'username', 'name', 'email', 'path', 'is_active', 'last_login'] as const;
 
 /**
  * Writes the search rows of these users anew from their stored rows: call it, in the transaction
@@ -120,12 +127,17 @@ interface Indexed {
  */
 export async function indexUsers(db: Db, ids: number[]): Promise<void> {
   if (!ids.length) return;
-  const users: Indexed[] = await db('users').whereIn('id', ids).select('id', 'username', 'name', 'email', 'path', 'is_active');
+  const users: Indexed[] = await db('users')
+    .whereIn('id', ids)
+    .select(...INDEXED_COLUMNS);
   await db('user_terms').whereIn('user_id', ids).delete();
   await writeTerms(db, users);
 }
 
-/** Inserts the search rows and username keys of users that have none yet (new users, a backfill). */
+/**
+ * Inserts the search rows and username keys of users that have none yet (new users, a backfill),
+ * and adds their words to the words that users have (search_words, which keeps a word once).
+ */
 export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
   const rows = users.flatMap((u) => {
     const common = {
@@ -135,10 +147,18 @@ export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
       username: u.username,
       username_key: usernameKey(u.username),
       name_key: nameKey(u.name),
+      last_login: u.last_login,
     };
     return termsOf(u).map((term) => ({ term, ...common }));
   });
   for (let i = 0; i < rows.length; i += 200) await db('user_terms').insert(rows.slice(i, i + 200));
+  // In order, so that two transactions adding the same new words take their locks in one order.
+  const words = [...new Set(rows.map((row) => row.term))].sort();
+  for (let i = 0; i < words.length; i += 500)
+    await db('search_words')
+      .insert(words.slice(i, i + 500).map((term) => ({ term })))
+      .onConflict('term')
+      .ignore();
   for (let i = 0; i < users.length; i += 300) {
     const part = users.slice(i, i + 300);
     const cases = (value: (u: Indexed) => string | number) =>
