@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
-import { isMariaDb, isSqlite, startsWithSql, toDate, whereStartsWith } from '../../db.js';
+import { isMariaDb, isSqlite, prefixEnd, startsWithSql, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
 import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE, SEGMENTS } from './list-url.js';
 import { type Match, matchOf, whereHasWords, whereMatches } from './search.js';
@@ -34,7 +34,7 @@ export const COUNT_CAP = 10_000;
  * - runsMax: a word that begins at most this many distinct words is read word by word in the order,
  *   each word's users a run of an index of user_terms, merged.
  */
-export const planLimits = { collectMax: 2_000, rankedMax: COUNT_CAP, runsMax: 32 };
+export const planLimits = { collectMax: 2_000, rankedMax: 2_000, runsMax: 32 };
 /** A folder with more folders below it than this is read from the whole list's index, filtered. */
 const PARTS_MAX = 12;
 
@@ -90,7 +90,7 @@ export async function searchUsers(db: Db, filter: ListFilter, paths: string[] | 
   const words = scope.match?.words ?? [];
   const rarest = words.length ? words.reduce((a, b) => (counts.words[b] <= counts.words[a] ? b : a)) : null;
   // The best-match order is read from the word's rows, which hold the folded username: no user row
-  // is read until the page is known, so a word of up to COUNT_CAP users is cheap to sort.
+  // is read until the page is known.
   const collectMax = filter.sort === 'match' ? planLimits.rankedMax : planLimits.collectMax;
   if (rarest !== null && counts.words[rarest] <= collectMax) {
     const rows = await collectPage(db, scope, rarest, pageSize);
@@ -328,9 +328,15 @@ function runsPage(db: Db, scope: Scope, word: string, terms: string[], pageSize:
   const order = forward ? 'asc' : 'desc';
   const cursor = filter.page;
   const statuses = filter.sort === 'is_active' && filter.showInactive ? [false, true] : [null];
+  // The second segment of the best-match order is the run without the usernames that start with
+  // the search: read as the two ranges either side of them, so that none of them is read.
+  const end = match ? prefixEnd(match.key) : null;
+  const ranges = segmentsToRead(filter).flatMap((segment) =>
+    segment === 1 ? [{ segment, below: true }, ...(end === null ? [] : [{ segment, below: false }])] : [{ segment, below: false }],
+  );
   const parts = terms.flatMap((term) =>
     statuses.flatMap((status) =>
-      segmentsToRead(filter).map((segment) => {
+      ranges.map(({ segment, below }) => {
         const part = db
           .from(withIndex(db, 'user_terms', RUNS[filter.sort]!, 'run'))
           .select('run.user_id as id', ...columns.map((c) => `run.${c}`), db.raw(`${segment ?? 0} as seg`))
@@ -338,7 +344,8 @@ function runsPage(db: Db, scope: Scope, word: string, terms: string[], pageSize:
         whereInFolder(part, scope, 'run.path');
         if (!filter.showInactive) part.where('run.is_active', true);
         if (status !== null) part.where('run.is_active', status);
-        if (segment !== null) whereSegment(part, match!.key, segment);
+        if (segment === 0) whereSegment(part, match!.key, 0);
+        else if (segment === 1) part.where('run.username_key', below ? '<' : '>=', below ? match!.key : end!);
         whereHasWords(
           part,
           match!.words.filter((w) => w !== word),
@@ -421,9 +428,9 @@ function rankedHolders(
 }
 
 /**
- * The page from the users who have the rarest word (at most COUNT_CAP of them in the best-match
- * order, which reads only their rows in user_terms; at most COLLECT_MAX in another order, whose
- * values are in the user rows), sorted, and counted whole.
+ * The page from the users who have the rarest word (at most planLimits.rankedMax of them in the
+ * best-match order, which reads only their rows in user_terms; at most planLimits.collectMax in
+ * another order, whose values are in the user rows), sorted, and counted whole.
  */
 async function collectPage(db: Db, scope: Scope, word: string, pageSize: number): Promise<ListRow[]> {
   const { filter, match } = scope;
