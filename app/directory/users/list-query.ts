@@ -98,7 +98,7 @@ export async function searchUsers(db: Db, filter: ListFilter, paths: string[] | 
   }
   const terms = rarest === null ? undefined : counts.terms[rarest];
   const rows =
-    terms && terms.length <= planLimits.runsMax
+    terms?.length && terms.length <= planLimits.runsMax
       ? await runsPage(db, scope, rarest!, terms, pageSize)
       : await walkPage(db, scope, counts, rarest, pageSize);
   return pageOf(filter, rows, pageSize, totalOf(counts));
