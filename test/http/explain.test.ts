@@ -143,6 +143,18 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
       true,
       (db) => withLimits({ rankedMax: 0 }, () => list(db, { q: 'nam', path: 'users/customers' })),
     ],
+    // "example" is a word of every user: in a folder of ~1,000 users it is met at once on the
+    // folder's own index, where its run (across every folder) or collecting all of them would not be.
+    [
+      'list, a word of most users in a small folder (walks the folder)',
+      true,
+      (db) => list(db, { q: 'example', path: 'users/customers/eu' }),
+    ],
+    [
+      'list, a word of most users in a small folder, by name',
+      true,
+      (db) => list(db, { q: 'example', path: 'users/customers/eu', sort: '-name' }),
+    ],
     // "user00012" is a word of ten users: the list reads its rows and sorts those users.
     ['list, a rare word (reads its rows, sorts them)', false, (db) => list(db, { q: 'user00012' })],
     ['list, a rare word sorted by name', false, (db) => list(db, { q: 'user00012', sort: 'name' })],
@@ -166,6 +178,17 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
     const paths = await folderPaths(db);
     return searchUsers(db, parseFilter(query), paths);
   }
+
+  it("walks a small folder's index for a word most of its users have, and collects a word few of them have", async () => {
+    const pageStatement = async (q: string) =>
+      (await statementsOf(t.db, () => list(t.db, { q, path: 'users/customers/eu', sort: 'name' }))).at(-1)!.sql;
+    const dense = await pageStatement('example');
+    expect(dense).to.include('users_folder_name');
+    expect(dense).not.to.include('user_terms_name');
+    const rare = await pageStatement('user00015');
+    expect(rare).to.include('user_terms');
+    expect(rare).not.to.include('users_folder_name');
+  });
 
   for (const [name, ordered, call] of cases) {
     it(`${name}: uses its index${ordered ? ', in order' : ''}`, async () => {

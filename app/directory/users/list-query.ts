@@ -32,9 +32,11 @@ export const COUNT_CAP = 10_000;
  *   users sorted;
  * - rankedMax: the same in the best-match order, which sorts the word's rows without reading users;
  * - runsMax: a word that begins at most this many distinct words is read word by word in the order,
- *   each word's users a run of an index of user_terms, merged.
+ *   each word's users a run of an index of user_terms, merged;
+ * - walkCost: what checking one user's words costs on a walk, in rows collected; a word that most of
+ *   a small folder's users have is walked, not collected, when that is cheaper (denseInFolder).
  */
-export const planLimits = { collectMax: 2_000, rankedMax: 2_000, runsMax: 32 };
+export const planLimits = { collectMax: 2_000, rankedMax: 2_000, runsMax: 32, walkCost: 10 };
 /** A folder with more folders below it than this is read from the whole list's index, filtered. */
 const PARTS_MAX = 12;
 
@@ -92,16 +94,35 @@ export async function searchUsers(db: Db, filter: ListFilter, paths: string[] | 
   // The best-match order is read from the word's rows, which hold the folded username: no user row
   // is read until the page is known.
   const collectMax = filter.sort === 'match' ? planLimits.rankedMax : planLimits.collectMax;
-  if (rarest !== null && counts.words[rarest] <= collectMax) {
+  // A word that most of a small folder's users have is met at once on the folder's own index (its
+  // run, across every folder, would be sparse there).
+  const dense = rarest !== null && denseInFolder(counts, counts.words[rarest], pageSize);
+  if (rarest !== null && counts.words[rarest] <= collectMax && !dense) {
     const rows = await collectPage(db, scope, rarest, pageSize);
     return pageOf(filter, rows, pageSize, { count: Number(rows[0]?.total ?? 0), atLeast: false });
   }
   const terms = rarest === null ? undefined : counts.terms[rarest];
   const rows =
-    terms?.length && terms.length <= planLimits.runsMax
+    !dense && terms?.length && terms.length <= planLimits.runsMax
       ? await runsPage(db, scope, rarest!, terms, pageSize)
       : await walkPage(db, scope, counts, rarest, pageSize);
   return pageOf(filter, rows, pageSize, totalOf(counts));
+}
+
+/**
+ * Is a word that `matches` users in scope have met so often in the chosen folder that walking it is
+ * cheaper than collecting them? A walk reads about pageSize × folder / matches users and checks
+ * each one's words; collecting reads every match (and its user row) and sorts them.
+ */
+function denseInFolder(counts: Counts, matches: number, pageSize: number): boolean {
+  const users = counts.folder;
+  if (users === undefined || users > collectLimit()) return false;
+  return matches * matches > planLimits.walkCost * pageSize * users;
+}
+
+/** The most users any order collects. */
+function collectLimit(): number {
+  return Math.max(planLimits.collectMax, planLimits.rankedMax);
 }
 
 /** The chosen folder and the folders below it, of the known ones; null (use a range) when many or unknown. */
@@ -140,6 +161,8 @@ interface Counts {
   all?: number;
   /** In the best-match order: users in scope whose username starts with the search. */
   lead?: number;
+  /** With words, in a folder of a few known ones: its users (of the status shown), up to collectLimit() + 1. */
+  folder?: number;
 }
 
 /**
@@ -149,7 +172,7 @@ interface Counts {
  * folder and status; the others read an index that holds what they filter on: no user row is read.
  */
 async function estimate(db: Db, scope: Scope): Promise<Counts> {
-  const capped = (query: Knex.QueryBuilder) => db.raw('(select count(*) from ? as capped)', [query.limit(COUNT_CAP + 1)]);
+  const capped = (query: Knex.QueryBuilder, cap = COUNT_CAP) => db.raw('(select count(*) from ? as capped)', [query.limit(cap + 1)]);
   const columns: Record<string, Knex.Raw> = {};
   const words = scope.match?.words ?? [];
   for (const [i, word] of words.entries()) {
@@ -162,7 +185,12 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
         .select('id')
         .where((w) => whereInScope(w, scope)),
     );
-  else if (scope.filter.sort === 'match') {
+  if (words.length && scope.paths) {
+    const inFolder = db('users').select('id').whereIn('path', scope.paths);
+    if (!scope.filter.showInactive) inFolder.where('is_active', true);
+    columns.folder = capped(inFolder, collectLimit());
+  }
+  if (words.length && scope.filter.sort === 'match') {
     const lead = db('users').select('id');
     whereInFolder(lead, scope);
     if (!scope.filter.showInactive) lead.where('is_active', true);
@@ -174,6 +202,7 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
     terms: Object.fromEntries(words.flatMap((word, i) => (row[`t${i}`] === undefined ? [] : [[word, termList(row[`t${i}`])]]))),
     ...(row.all === undefined ? {} : { all: Number(row.all) }),
     ...(row.lead === undefined ? {} : { lead: Number(row.lead) }),
+    ...(row.folder === undefined ? {} : { folder: Number(row.folder) }),
   };
 }
 
