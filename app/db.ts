@@ -29,6 +29,11 @@ export interface UserRow {
   name_key: string;
   /** A bit per letter that a word of the user starts with (app/directory/users/terms.ts). */
   initials: number;
+  /** The account is Expired from then on (null: never). */
+  valid_until: Date | number | null;
+  /** Locked by the brute-force protection until then, and why. */
+  locked_until: Date | number | null;
+  lock_reason: string | null;
 }
 
 export interface GroupRow {

@@ -11,6 +11,7 @@ import * as exactNames from './20261202_09_exact_names.js';
 import * as searchTerms from './20261202_10_search_terms.js';
 import * as searchRuns from './20261202_11_search_runs.js';
 import * as searchRunsKey from './20261202_12_search_runs_key.js';
+import * as accountState from './20261202_13_account_state.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261202_10_search_terms': searchTerms,
   '20261202_11_search_runs': searchRuns,
   '20261202_12_search_runs_key': searchRunsKey,
+  '20261202_13_account_state': accountState,
 };

@@ -25,6 +25,11 @@ export interface User {
   lastLogin: Date | null;
   dateJoined: Date;
   lastUpdated: Date;
+  /** Expired from then on; null: never. */
+  validUntil: Date | null;
+  /** Locked by the brute-force protection until then (a past time: no longer locked), and why. */
+  lockedUntil: Date | null;
+  lockReason: string | null;
 }
 
 export function toUser(row: UserRow): User {
@@ -43,6 +48,9 @@ export function toUser(row: UserRow): User {
     lastLogin: toDate(row.last_login),
     dateJoined: toDate(row.date_joined)!,
     lastUpdated: toDate(row.last_updated)!,
+    validUntil: toDate(row.valid_until),
+    lockedUntil: toDate(row.locked_until),
+    lockReason: row.lock_reason ?? null,
   };
 }
 
