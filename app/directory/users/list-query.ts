@@ -208,11 +208,14 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
 
 /**
  * The users in scope who have the word, from its rows in user_terms (by the word's range, or in a
- * few folders by (path, term)), with their folded username and username.
+ * few folders by (path, term)), with the given columns (user_id, and username_key and username).
+ * The index named holds the status and the columns: left to itself, SQLite reads a common word's
+ * users for DISTINCT from the (user_id, term) index in order, looking up each row's status (0.8 s
+ * for "e" at a million users, against 8 ms on this one).
  */
 function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Knex.QueryBuilder {
-  const index = scope.paths ? 'user_terms_path' : null;
-  const rows = db.from(index ? withIndex(db, 'user_terms', index) : 'user_terms');
+  const index = scope.paths ? 'user_terms_path' : columns.includes('username_key') ? 'user_terms_key' : 'user_terms_username';
+  const rows = db.from(withIndex(db, 'user_terms', index));
   rows.distinct(...columns);
   whereStartsWith(rows, 'term', word);
   whereInFolder(rows, scope);
