@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import { createUser, PASSWORD } from '../support/app.js';
+import { type Cluster, startCluster } from '../support/cluster.js';
+
+/** A browser of its own: its cookies, and the address it comes from. */
+class Client {
+  private cookies = new Map<string, string>();
+  constructor(private readonly address = '203.0.113.7') {}
+
+  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+    const response = await fetch(url, {
+      method: init.method ?? (init.form ? 'POST' : 'GET'),
+      redirect: 'manual',
+      headers: {
+        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        'x-forwarded-for': this.address,
+        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      body: init.form ? new URLSearchParams(init.form).toString() : undefined,
+    });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const at = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+    return response;
+  }
+
+  /** The CSRF token of a page. */
+  async csrf(url: string): Promise<string> {
+    const html = await (await this.request(url)).text();
+    const match = /name="_csrf" value="([^"]+)"/.exec(html);
+    if (!match) throw new Error(`no CSRF field on ${url}`);
+    return match[1];
+  }
+
+  async logIn(base: string, username: string, password = PASSWORD): Promise<Response> {
+    const _csrf = await this.csrf(`${base}/login`);
+    return this.request(`${base}/login`, { form: { _csrf, username, password } });
+  }
+}
+
+/**
+ * Two Roster processes on one database behind HAProxy (issue 17): what one process changes, the
+ * other sees at its next request, because every piece of state that decides anything is in the
+ * database.
+ */
+describe('two processes behind a load balancer', function () {
+  this.timeout(120_000);
+  let cluster: Cluster;
+
+  before(async () => {
+    cluster = await startCluster(2);
+  });
+  after(() => cluster?.stop());
+
+  it('sends requests to both processes in turn', async () => {
+    const servedBy = new Set<string | null>();
+    for (let i = 0; i < 4; i++) servedBy.add((await fetch(`${cluster.url}/-/health/live/`)).headers.get('x-served-by'));
+    expect([...servedBy].sort()).to.deep.equal(['a', 'b']);
+  });
+
+  it('signs in through the balancer, its form and session spread over both processes', async () => {
+    const username = `spread${Date.now()}`;
+    await createUser(cluster.db, { username });
+    const client = new Client();
+    const login = await client.logIn(cluster.url, username);
+    expect(login.status).to.equal(303);
+    for (const base of Object.values(cluster.processes)) expect((await client.request(`${base}/me`)).status).to.equal(200);
+  });
+
+  it('a session ended through one process is refused by the other at its next request', async () => {
+    const admin = new Client('203.0.113.8');
+    const adminName = `admin${Date.now()}`;
+    await createUser(cluster.db, { username: adminName, admin: true });
+    expect((await admin.logIn(cluster.url, adminName)).status).to.equal(303);
+
+    const username = `ended${Date.now()}`;
+    const userId = await createUser(cluster.db, { username });
+    const user = new Client('203.0.113.9');
+    expect((await user.logIn(cluster.processes.b, username)).status).to.equal(303);
+    expect((await user.request(`${cluster.processes.b}/me`)).status).to.equal(200);
+
+    const sessionIds = await cluster.db('sessions').where({ user_id: userId }).pluck('id');
+    expect(sessionIds).to.have.length(1);
+    const { a, b } = cluster.processes;
+    const _csrf = await admin.csrf(`${a}/directory/users/${userId}/sessions`);
+    const ended = await admin.request(`${a}/directory/users/${userId}/sessions/delete`, { form: { _csrf, ids: String(sessionIds[0]) } });
+    expect(ended.status).to.equal(303);
+
+    const refused = await user.request(`${b}/me`);
+    expect(refused.status).to.be.oneOf([302, 303]);
+    expect(refused.headers.get('location')).to.match(/^\/login/);
+  });
+});
