@@ -12,18 +12,26 @@ export const OAUTH_PATH = '/oauth';
 export const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 const DAY = 86_400;
 
-/** The ES256 signing key, made once and kept in the database so every process signs alike. */
-async function signingKey(db: Knex) {
-  const existing = await db('oauth_keys').orderBy('created').first();
+/**
+ * The ES256 signing key, made once and kept in the database so every process signs alike. The
+ * first key has a fixed id: processes that start together on an empty table each make one, the
+ * table's unique key on the id keeps one of them, and the others read that one.
+ */
+export async function signingKey(db: Knex) {
+  const oldest = () =>
+    db('oauth_keys')
+      .orderBy([{ column: 'created' }, { column: 'kid' }])
+      .first();
+  const existing = await oldest();
   if (existing) return JSON.parse(existing.jwk);
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'ES256', use: 'sig' };
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'roster-1', alg: 'ES256', use: 'sig' };
   try {
     await db('oauth_keys').insert({ kid: jwk.kid, jwk: JSON.stringify(jwk), created: new Date() });
     return jwk;
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    return JSON.parse((await db('oauth_keys').orderBy('created').first())!.jwk);
+    return JSON.parse((await oldest())!.jwk);
   }
 }
 

@@ -60,6 +60,17 @@ describe('two processes behind a load balancer', function () {
     expect([...servedBy].sort()).to.deep.equal(['a', 'b']);
   });
 
+  it('every process signs OAuth tokens with the same key, made once by the first to need it', async () => {
+    const keys = await Promise.all(
+      Object.values(cluster.processes).map(
+        async (base) => (await (await fetch(`${base}/oauth/jwks`)).json()) as { keys: { kid: string }[] },
+      ),
+    );
+    expect(keys[0].keys).to.have.length(1);
+    expect(keys[1]).to.deep.equal(keys[0]);
+    expect(await cluster.db('oauth_keys').count({ n: '*' }).first()).to.deep.include({ n: 1 });
+  });
+
   it('signs in through the balancer, its form and session spread over both processes', async () => {
     const username = `spread${Date.now()}`;
     await createUser(cluster.db, { username });

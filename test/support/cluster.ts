@@ -76,6 +76,8 @@ export async function startCluster(count = 2, env: Record<string, string> = {}):
     const balancerPort = await freePort();
     const url = `http://127.0.0.1:${balancerPort}`;
     const processes: Record<string, string> = {};
+    const ready: Promise<void>[] = [];
+    // Started together, as a deployment starts them: what each makes on first use must not differ.
     for (const name of names) {
       const port = await freePort();
       processes[name] = `http://127.0.0.1:${port}`;
@@ -101,8 +103,9 @@ export async function startCluster(count = 2, env: Record<string, string> = {}):
         output += chunk;
       });
       children.push(child);
-      await waitFor(`${processes[name]}/-/health/ready/`, child, () => output);
+      ready.push(waitFor(`${processes[name]}/-/health/ready/`, child, () => output));
     }
+    await Promise.all(ready);
     const config = path.join(os.tmpdir(), `roster-haproxy-${balancerPort}.cfg`);
     writeFileSync(
       config,
