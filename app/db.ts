@@ -141,6 +141,26 @@ export interface ApiTokenRow {
   last_used: Date | number | null;
 }
 
+export interface LoginFailureRow {
+  bucket: string;
+  kind: string;
+  account: string | null;
+  failures: number;
+  window_ends: Date | number;
+  last_failure: Date | number;
+  blocked_until: Date | number | null;
+  noted_at: Date | number | null;
+  expires: Date | number;
+}
+
+export interface KnownBrowserRow {
+  id: number;
+  user_id: number;
+  browser_hash: string;
+  created: Date | number;
+  last_used: Date | number;
+}
+
 declare module 'knex/types/tables.js' {
   interface Tables {
     api_tokens: ApiTokenRow;
@@ -156,6 +176,8 @@ declare module 'knex/types/tables.js' {
     sessions: SessionRow;
     events: EventRow;
     recovery_tokens: RecoveryTokenRow;
+    login_failures: LoginFailureRow;
+    known_browsers: KnownBrowserRow;
   }
 }
 

@@ -12,6 +12,7 @@ import * as searchTerms from './20261202_10_search_terms.js';
 import * as searchRuns from './20261202_11_search_runs.js';
 import * as searchRunsKey from './20261202_12_search_runs_key.js';
 import * as accountState from './20261202_13_account_state.js';
+import * as loginThrottle from './20261202_14_login_throttle.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261202_11_search_runs': searchRuns,
   '20261202_12_search_runs_key': searchRunsKey,
   '20261202_13_account_state': accountState,
+  '20261202_14_login_throttle': loginThrottle,
 };
