@@ -10,6 +10,7 @@ import { bearerAuth } from './api/bearer.js';
 import { apiRoutes } from './api/routes.js';
 import { applicationRoutes } from './applications/routes.js';
 import { authRoutes } from './auth/routes.js';
+import { BruteForceGuard } from './auth/throttle/guard.js';
 import type { Config } from './config.js';
 import { groupRoutes } from './directory/groups/routes.js';
 import { tokenRoutes } from './directory/tokens/routes.js';
@@ -108,9 +109,10 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
 
   // The route table: each URL space is mounted once, and its code lives in the folder of its URL.
   app.get('/', (req, res) => res.redirect(303, !req.user ? '/login' : req.user.isAdmin ? '/directory/users' : '/me'));
-  app.use('/login/mfa', mfaLoginRoutes(config, db));
-  app.use(authRoutes(config, db)); // /login, /logout
-  app.use('/recovery', recoveryRoutes(config, db));
+  const guard = new BruteForceGuard(db, sessionSecret, config.publicUrl.startsWith('https:'));
+  app.use('/login/mfa', mfaLoginRoutes(config, db, guard));
+  app.use(authRoutes(config, db, guard)); // /login, /logout
+  app.use('/recovery', recoveryRoutes(config, db, guard));
   app.use('/me', meRoutes(config, db));
   app.use('/interaction', interactionRoutes(config, db, oauth));
   app.use('/directory/users', userRoutes(config, db));

@@ -1,4 +1,4 @@
-import { type Request, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { Knex } from 'knex';
 import type { Config } from '../config.js';
 import { recordEvent } from '../events/events.js';
@@ -6,29 +6,41 @@ import { safeNext } from '../http/return-to.js';
 import { toast } from '../http/toast.js';
 import { hasSecondFactor } from '../mfa/authenticators.js';
 import { authenticate, completeLogin } from './login.js';
-import { loginRateLimits } from './rate-limit.js';
+import { type BruteForceGuard, refusalMessage } from './throttle/guard.js';
 
 function regenerate(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
 }
 
-export function authRoutes(config: Config, db: Knex): Router {
+function loginPage(res: Response, locals: { username: string; error: string | null; next: string | undefined }, status = 200) {
+  return res.page('auth/login', { title: 'Log in', values: { username: locals.username }, error: locals.error, next: locals.next }, status);
+}
+
+export function authRoutes(config: Config, db: Knex, guard: BruteForceGuard): Router {
   const router = Router();
 
   router.get('/login', async (req, res) => {
     if (req.user) return res.redirect(303, safeNext(req.query.next) ?? '/');
-    await res.page('auth/login', { title: 'Log in', values: { username: '' }, error: null, next: safeNext(req.query.next) });
+    await loginPage(res, { username: '', error: null, next: safeNext(req.query.next) });
   });
 
-  router.post('/login', ...loginRateLimits(), async (req, res) => {
+  router.post('/login', async (req, res) => {
     const username = String(req.body?.username ?? '').trim();
     const password = String(req.body?.password ?? '');
     const next = safeNext(req.body?.next);
-    const result = username && password ? await authenticate(db, username, password, config.bcryptRounds, req.ip) : { ok: false as const };
-    if (!result.ok) {
-      const error = username && password ? 'Invalid username or password.' : 'Enter your username and password.';
-      return res.page('auth/login', { title: 'Log in', values: { username }, error, next }, username && password ? 401 : 422);
+    if (!username || !password) return loginPage(res, { username, error: 'Enter your username and password.', next }, 422);
+    // Refusals come before the password is checked: they look and take the same whether it was right or not.
+    const check = await guard.login(req, username);
+    if (check.refusal) {
+      await guard.loginRefused(req, check);
+      return loginPage(res, { username, error: refusalMessage(res, check.refusal), next }, 429);
     }
+    const result = await authenticate(db, username, password, config.bcryptRounds, req.ip);
+    if (!result.ok) {
+      await guard.loginFailed(req, check);
+      return loginPage(res, { username, error: 'Invalid username or password.', next }, 401);
+    }
+    await guard.loginSucceeded(check);
     if (await hasSecondFactor(db, result.userId)) {
       // The password was right; the session signs in only after the second factor.
       await regenerate(req);
@@ -36,6 +48,7 @@ export function authRoutes(config: Config, db: Knex): Router {
       return res.redirect(303, '/login/mfa');
     }
     await completeLogin(req, db, result.userId, 'password');
+    await guard.signedIn(req, res, result.userId);
     res.redirect(303, next ?? '/');
   });
 

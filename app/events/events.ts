@@ -4,6 +4,8 @@ import { toDate } from '../db.js';
 export const EVENT_ACTIONS = [
   'login',
   'login_failed',
+  'user_locked',
+  'user_unlocked',
   'logout',
   'user_write',
   'password_set',

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { hashPassword } from '../../app/auth/passwords.js';
-import { LOGIN_LIMITS } from '../../app/auth/rate-limit.js';
+import { LIMITS } from '../../app/auth/throttle/rules.js';
 import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, type TestApp, testApp } from '../support/app.js';
 
 describe('login and logout', () => {
@@ -44,7 +44,8 @@ describe('login and logout', () => {
       .post('/login')
       .type('form')
       .send({ _csrf: csrfFrom(page.text), username: 'ada', password: PASSWORD });
-    const after = res.headers['set-cookie'][0].split(';')[0];
+    // The session cookie, not the known-browser cookie that a login sets beside it.
+    const after = (res.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('roster.sid='))!.split(';')[0];
     expect(after).to.not.equal(before);
     expect(await t.db('sessions').where({ user_id: adminId }).count({ n: '*' }).first()).to.deep.include({ n: 1 });
   });
@@ -171,7 +172,7 @@ describe('login and logout', () => {
     const agent = agentFor(t.app);
     const page = await agent.get('/login');
     const csrf = csrfFrom(page.text);
-    for (let i = 0; i < LOGIN_LIMITS.perUsername; i++) {
+    for (let i = 0; i < LIMITS.client.failures; i++) {
       const res = await agent.post('/login').type('form').send({ _csrf: csrf, username: 'ada', password: 'wrong' });
       expect(res.status).to.equal(401);
     }
@@ -187,7 +188,7 @@ describe('login and logout', () => {
     this.timeout(60_000);
     const agent = agentFor(t.app);
     const csrf = csrfFrom((await agent.get('/login')).text);
-    for (let i = 0; i < LOGIN_LIMITS.perIp; i++) {
+    for (let i = 0; i < LIMITS.address.failures; i++) {
       await agent
         .post('/login')
         .type('form')

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as OTPAuth from 'otpauth';
 import type TestAgent from 'supertest/lib/agent.js';
-import { MFA_ATTEMPTS } from '../../app/mfa/login-routes.js';
+import { LIMITS } from '../../app/auth/throttle/rules.js';
 import { agentFor, createUser, csrfFrom, csrfOf, login, PASSWORD, type TestApp, testApp } from '../support/app.js';
 
 describe('MFA: TOTP, recovery codes, login with a second factor', () => {
@@ -88,7 +88,7 @@ describe('MFA: TOTP, recovery codes, login with a second factor', () => {
   it('throttles repeated wrong codes', async () => {
     await enrolTotp(ana);
     const agent = await passwordStep();
-    for (let i = 0; i < MFA_ATTEMPTS; i++) expect((await secondStep(agent, '000000')).status).to.equal(401);
+    for (let i = 0; i < LIMITS.client.failures; i++) expect((await secondStep(agent, '000000')).status).to.equal(401);
     const blocked = await secondStep(agent, '000000');
     expect(blocked.status).to.equal(429);
     expect(blocked.text).to.contain('Too many wrong codes');
