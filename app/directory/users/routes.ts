@@ -24,6 +24,7 @@ import { groupsTab } from './tabs/groups.js';
 import { sessionsTab } from './tabs/sessions.js';
 import { renderTab } from './tabs/tabs.js';
 import { tokensTab } from './tabs/tokens.js';
+import { unlockRoutes } from './unlock.js';
 import { createUser, type SaveResult, USERNAME_TAKEN, type User, updateUser, usernameTaken } from './users.js';
 
 /** The user form, as a modal for htmx or as its own page. */
@@ -59,6 +60,7 @@ export function userRoutes(config: Config, db: Knex): Router {
     '/:userId',
     userPageRoutes(db),
     activationRoutes(db),
+    unlockRoutes(db),
     recovery.member,
     sessionsTab(db),
     groupsTab(db),
