@@ -34,6 +34,15 @@ describe('bootstrap and the one-time setup link', () => {
     expect(await t.db('users').count({ n: '*' }).first()).to.deep.include({ n: 1 });
   });
 
+  it('processes starting together on an empty database make one administrator and one group', async () => {
+    const config = testConfig(t.url, { BOOTSTRAP_USERNAME: 'together', BOOTSTRAP_PASSWORD: 'bootstrap-pass' });
+    const results = await Promise.all(Array.from({ length: 4 }, () => bootstrap(t.db, config)));
+    expect(results).to.deep.equal([{}, {}, {}, {}]);
+    expect(await t.db('users').where({ username: 'together' }).pluck('id')).to.have.length(1);
+    expect(await t.db('groups').where({ name: 'Admins' }).pluck('id')).to.have.length(1);
+    expect((await login(agentFor(t.app), 'together', 'bootstrap-pass')).status).to.equal(303);
+  });
+
   it('without a password returns a setup link that sets the password once', async () => {
     const config = testConfig(t.url);
     const { setupLink } = await bootstrap(t.db, config);

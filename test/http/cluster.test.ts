@@ -80,6 +80,26 @@ describe('two processes behind a load balancer', function () {
     for (const base of Object.values(cluster.processes)) expect((await client.request(`${base}/me`)).status).to.equal(200);
   });
 
+  it('failed logins sent to both processes count together', async () => {
+    const username = `guessed${Date.now()}`;
+    await createUser(cluster.db, { username });
+    const guesser = new Client('198.51.100.20');
+    const servedBy = new Set<string | null>();
+    // One page, then five posts of its form in a row: the balancer sends them to a, b, a, b, a.
+    let _csrf = await guesser.csrf(`${cluster.url}/login`);
+    for (let i = 0; i < 5; i++) {
+      const failed = await guesser.request(`${cluster.url}/login`, { form: { _csrf, username, password: `wrong ${i}` } });
+      expect(failed.status).to.equal(401);
+      servedBy.add(failed.headers.get('x-served-by'));
+      _csrf = /name="_csrf" value="([^"]+)"/.exec(await failed.text())![1];
+    }
+    expect([...servedBy].sort(), 'the failures went to both processes').to.deep.equal(['a', 'b']);
+    // The fifth failure held this address back from the account, on every process.
+    for (const base of Object.values(cluster.processes)) expect((await guesser.logIn(base, username)).status, base).to.equal(429);
+    // Someone else, from another address, still gets in.
+    expect((await new Client('198.51.100.21').logIn(cluster.url, username)).status).to.equal(303);
+  });
+
   it('a session ended through one process is refused by the other at its next request', async () => {
     const admin = new Client('203.0.113.8');
     const adminName = `admin${Date.now()}`;

@@ -330,7 +330,11 @@ export async function ensureGroup(db: Db, name: string, isSuperuser: boolean): P
     return Number(id);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    return (await db('groups').where({ name }).first('id'))!.id;
+    // Within a transaction on MariaDB, reads see the database as it was at the first one, which
+    // may be before the other writer's group: then the caller has to start again.
+    const winner = await db('groups').where({ name }).first('id');
+    if (!winner) throw err;
+    return winner.id;
   }
 }
 
