@@ -161,6 +161,32 @@ export interface KnownBrowserRow {
   last_used: Date | number;
 }
 
+/** An offboarding waiting for its time (app/directory/users/offboarding/), or one that failed. */
+export interface ScheduledActionRow {
+  id: number;
+  user_id: number;
+  action: string;
+  run_at: Date | number | null;
+  idle_days: number | null;
+  /** When the scheduler looks at it next. */
+  due: Date | number;
+  reason: string;
+  created_by_id: number | null;
+  created_by_name: string;
+  created: Date | number;
+  /** pending or failed; 'running' only inside the transaction that runs it. */
+  state: string;
+  failure: string | null;
+  failed_at: Date | number | null;
+}
+
+/** A named lease: one process holds it until it expires. */
+export interface LeaseRow {
+  name: string;
+  holder: string;
+  expires: Date | number;
+}
+
 declare module 'knex/types/tables.js' {
   interface Tables {
     api_tokens: ApiTokenRow;
@@ -178,6 +204,8 @@ declare module 'knex/types/tables.js' {
     recovery_tokens: RecoveryTokenRow;
     login_failures: LoginFailureRow;
     known_browsers: KnownBrowserRow;
+    scheduled_actions: ScheduledActionRow;
+    leases: LeaseRow;
   }
 }
 

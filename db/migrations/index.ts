@@ -13,6 +13,7 @@ import * as searchRuns from './20261202_11_search_runs.js';
 import * as searchRunsKey from './20261202_12_search_runs_key.js';
 import * as accountState from './20261202_13_account_state.js';
 import * as loginThrottle from './20261202_14_login_throttle.js';
+import * as scheduledActions from './20261202_15_scheduled_actions.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261202_12_search_runs_key': searchRunsKey,
   '20261202_13_account_state': accountState,
   '20261202_14_login_throttle': loginThrottle,
+  '20261202_15_scheduled_actions': scheduledActions,
 };

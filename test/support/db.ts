@@ -9,6 +9,8 @@ export const TEST_DB: 'sqlite' | 'mysql' = process.env.TEST_DB === 'mysql' ? 'my
 
 // Children first, so that deleting never trips a foreign key.
 const TABLES = [
+  'leases',
+  'scheduled_actions',
   'search_words',
   'login_failures',
   'known_browsers',
