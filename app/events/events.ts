@@ -16,6 +16,8 @@ export const EVENT_ACTIONS = [
   'email_sent',
   'suspicious_request',
   'secret_view',
+  'offboarding_scheduled',
+  'offboarding_cancelled',
 ] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
@@ -34,16 +36,28 @@ export interface NewEvent {
   clientIp?: string | null;
 }
 
-/** Who acts, for events: the signed-in administrator and their client IP. */
+/** Who acts, for events: the signed-in administrator and their client IP, or Roster itself (systemActor). */
 export interface Actor {
   id: number;
   username: string;
   email: string;
   ip?: string;
+  /** Roster acting by itself: why, for the context of each event (the scheduled action and who asked for it). */
+  task?: Record<string, unknown>;
+}
+
+/**
+ * Roster itself, doing what an administrator asked for earlier (a scheduled offboarding). No user
+ * has id 0, so the rules that compare the actor with a user ("not yourself") never match it, and
+ * its events name no user: their context says who acts and why.
+ */
+export function systemActor(task: Record<string, unknown>): Actor {
+  return { id: 0, username: 'system', email: '', task };
 }
 
 /** An event of something an actor did, as every model write records it: who, from where, in which app. */
 export function actorEvent(action: EventAction, actor: Actor, app: string, context: Record<string, unknown>): NewEvent {
+  if (actor.task) return { action, user: null, app, context: { ...context, actor: 'system', ...actor.task } };
   return { action, user: actor, app, clientIp: actor.ip, context };
 }
 
