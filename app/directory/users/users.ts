@@ -200,7 +200,8 @@ export function fieldsOf(user: User): UserFields {
   };
 }
 
-function modelRef(user: User) {
+/** How events name a user they are about. */
+export function modelRef(user: Pick<User, 'id' | 'username'>) {
   return { app: 'roster.directory', model_name: 'user', pk: user.id, name: user.username };
 }
 
