@@ -14,6 +14,7 @@ import { activationRoutes, deleteUsersRoute } from './lifecycle.js';
 import { describeList } from './list-count.js';
 import { searchUsers } from './list-query.js';
 import { filterQuery, parseFilter, SORTS, sortParam } from './list-url.js';
+import { offboardingRoutes } from './offboarding/routes.js';
 import { recoveryRoutes } from './recovery.js';
 import { loadSubject } from './request.js';
 import { pathProblem } from './rules.js';
@@ -47,17 +48,19 @@ function showForm(
 }
 
 /**
- * The URL space /directory/users. The collection's fixed names (new, delete, export.csv, …) come
- * first, so that none of them is read as a user id; then `:userId` loads the user once for every
- * route about one user: its page and form, its tabs, activation and recovery.
+ * The URL space /directory/users. The collection's fixed names (new, delete, export.csv, scheduled, …)
+ * come first, so that none of them is read as a user id; then `:userId` loads the user once for every
+ * route about one user: its page and form, its tabs, activation, recovery and offboarding.
  */
 export function userRoutes(config: Config, db: Knex): Router {
   const users = Router();
   const recovery = recoveryRoutes(config, db);
-  users.use(listRoutes(db), exportRoutes(db), deleteUsersRoute(config, db), recovery.byId);
+  const offboarding = offboardingRoutes(db);
+  users.use(listRoutes(db), exportRoutes(db), deleteUsersRoute(config, db), recovery.byId, offboarding.list);
   users.param('userId', loadSubject(db));
   users.use(
     '/:userId',
+    offboarding.member,
     userPageRoutes(db),
     activationRoutes(db),
     unlockRoutes(db),
