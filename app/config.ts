@@ -19,6 +19,8 @@ export interface Config {
   compression: boolean;
   /** bcrypt work factor; production is always ≥ 12, tests may lower it for speed. */
   bcryptRounds: number;
+  /** How often each process's scheduler looks for due work (scheduled offboarding). */
+  schedulerIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -70,6 +72,14 @@ const schema = Joi.object({
   BOOTSTRAP_PASSWORD: Joi.string().min(8).max(72).messages({ '*': '{{#label}} must be 8 to 72 characters long' }),
   BOOTSTRAP_EMAIL: Joi.string().email({ tlds: false }).messages({ '*': '{{#label}} must be an e-mail address' }),
   RECOVERY_TOKEN_TTL: duration.default(30 * UNIT_MS.m),
+  // At most a day: a longer timer would overflow Node's (about 24 days) and fire at once, again and again.
+  SCHEDULER_INTERVAL: Joi.string()
+    .custom((value: string, helpers) => {
+      const ms = parseDuration(value);
+      return ms && ms >= UNIT_MS.s && ms <= UNIT_MS.d ? ms : helpers.error('any.invalid');
+    })
+    .default(30 * UNIT_MS.s)
+    .messages({ 'any.invalid': '{{#label}} must be a duration from 1s to 1d, such as 30s or 5m' }),
   TRUST_PROXY: Joi.alternatives(Joi.boolean().truthy('1').falsy('0'), Joi.number().integer().min(0), Joi.string().pattern(/^[\w.:/, -]+$/))
     .default(false)
     .messages({ '*': '{{#label}} must be true, false, a hop count or a list of addresses' }),
@@ -107,5 +117,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deleteUserEvents: value.DELETE_USER_EVENTS,
     compression: value.COMPRESSION,
     bcryptRounds: 12,
+    schedulerIntervalMs: value.SCHEDULER_INTERVAL,
   };
 }

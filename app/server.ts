@@ -4,6 +4,7 @@ import { createApp } from './app.js';
 import { bootstrap, SETUP_LINK_TTL_MS } from './auth/bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { describeDatabaseUrl, migrate, openDb } from './db.js';
+import { createScheduler } from './directory/users/offboarding/scheduler.js';
 import { pruneExpiredSessions } from './http/session-store.js';
 import { createLogger } from './log.js';
 import { sessionSecretFor } from './secret.js';
@@ -47,6 +48,9 @@ async function main(): Promise<void> {
       );
     }
     const stopCheckpoints = await checkpointInBackground(db, config.databaseUrl);
+    // Every process runs the scheduler; the lease in the database lets one of them do the work.
+    const scheduler = createScheduler(db, config, logger);
+    scheduler.start();
     const prune = setInterval(
       () => pruneExpiredSessions(db).catch((err) => logger.warn({ err }, 'session pruning failed')),
       PRUNE_EVERY_MS,
@@ -58,7 +62,7 @@ async function main(): Promise<void> {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       clearInterval(prune);
       http.close(() => {
-        stopCheckpoints()
+        Promise.all([scheduler.stop(), stopCheckpoints()])
           .then(() => db.destroy())
           .finally(() => process.exit(0));
       });

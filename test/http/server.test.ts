@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { expect } from 'chai';
+import { insertUser } from '../../app/directory/users/users.js';
 import { freshDb } from '../support/db.js';
 
 function freePort(): Promise<number> {
@@ -83,6 +84,47 @@ describe('the server process', function () {
       expect(stderr).to.not.contain('hunter2');
     });
   }
+
+  it('runs, at start, a scheduled deactivation whose time passed while no server ran', async () => {
+    const { db, url } = await freshDb();
+    try {
+      const anaId = await insertUser(db, { username: 'ana' });
+      const past = new Date(Date.now() - 86_400_000);
+      await db('scheduled_actions').insert({
+        user_id: anaId,
+        action: 'deactivate',
+        run_at: past,
+        idle_days: null,
+        due: past,
+        reason: '',
+        created_by_id: null,
+        created_by_name: 'akadmin',
+        created: past,
+        state: 'pending',
+        failure: null,
+        failed_at: null,
+      });
+      const port = await freePort();
+      const run = start({ DATABASE_URL: url, PORT: String(port), BOOTSTRAP_PASSWORD: 'bootstrap-pass' });
+      try {
+        const until = Date.now() + 15_000;
+        while ((await db('users').where({ id: anaId }).first())!.is_active) {
+          if (Date.now() > until) throw new Error(`not deactivated: ${run.output().stdout}${run.output().stderr}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(await db('scheduled_actions')).to.deep.equal([]);
+        run.child.kill('SIGTERM');
+        expect(await run.exit).to.equal(0);
+        // Stopping gave the scheduler's lease up.
+        const lease = await db('leases').first();
+        expect(new Date(lease!.expires).getTime()).to.be.at.most(Date.now());
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
 
   it('stops with one clear line when the port is taken', async () => {
     const blocker = net.createServer().listen(0);

@@ -22,6 +22,8 @@ describe('configuration', () => {
     expect(config.recoveryTokenTtlMs).to.equal(30 * 60_000);
     expect(config.smtpUrl).to.equal(undefined);
     expect(config.bcryptRounds).to.be.at.least(12);
+    expect(config.schedulerIntervalMs).to.equal(30_000);
+    expect(loadConfig({ SCHEDULER_INTERVAL: '5m' }).schedulerIntervalMs).to.equal(300_000);
   });
 
   it('derives PUBLIC_URL from PORT and strips a trailing slash from a given one', () => {
@@ -42,6 +44,8 @@ describe('configuration', () => {
       [{ BOOTSTRAP_PASSWORD: 'short' }, 'BOOTSTRAP_PASSWORD'],
       [{ NODE_ENV: 'production' }, 'SESSION_SECRET'],
       [{ COMPRESSION: 'maybe' }, 'COMPRESSION'],
+      [{ SCHEDULER_INTERVAL: '2d' }, 'SCHEDULER_INTERVAL'],
+      [{ SCHEDULER_INTERVAL: 'often' }, 'SCHEDULER_INTERVAL'],
     ] as const) {
       const message = configError(env);
       expect(message, JSON.stringify(env)).to.contain(variable);
