@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { scheduleOffboarding } from '../../app/directory/users/offboarding/offboarding.js';
 import { createUser, PASSWORD } from '../support/app.js';
 import { type Cluster, startCluster } from '../support/cluster.js';
 
@@ -50,7 +51,7 @@ describe('two processes behind a load balancer', function () {
   let cluster: Cluster;
 
   before(async () => {
-    cluster = await startCluster(2);
+    cluster = await startCluster(2, { SCHEDULER_INTERVAL: '1s' });
   });
   after(() => cluster?.stop());
 
@@ -98,6 +99,28 @@ describe('two processes behind a load balancer', function () {
     for (const base of Object.values(cluster.processes)) expect((await guesser.logIn(base, username)).status, base).to.equal(429);
     // Someone else, from another address, still gets in.
     expect((await new Client('198.51.100.21').logIn(cluster.url, username)).status).to.equal(303);
+  });
+
+  it('a scheduled deactivation runs once, by whichever process holds the lease', async () => {
+    const adminId = await createUser(cluster.db, { username: `scheduler${Date.now()}`, admin: true });
+    const userId = await createUser(cluster.db, { username: `leaving${Date.now()}` });
+    const admin = { id: adminId, username: 'scheduler', email: '' };
+    await scheduleOffboarding(
+      cluster.db,
+      [userId],
+      { action: 'deactivate', when: { at: new Date(Date.now() + 1500) }, reason: 'Contract ends' },
+      admin,
+    );
+    const deadline = Date.now() + 20_000;
+    while (Boolean((await cluster.db('users').where({ id: userId }).first('is_active'))!.is_active)) {
+      expect(Date.now(), 'deactivated within 20 s').to.be.below(deadline);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Both processes tick every second: a few more ticks, and still one deactivation.
+    await new Promise((r) => setTimeout(r, 3000));
+    const events = await cluster.db('events').where({ action: 'model_updated' }).where('context', 'like', '%Contract ends%');
+    expect(events).to.have.length(1);
+    expect(await cluster.db('scheduled_actions').where({ user_id: userId })).to.deep.equal([]);
   });
 
   it('a session ended through one process is refused by the other at its next request', async () => {
