@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { checkKey } from '../directory/tokens/tokens.js';
 import { wantsJson } from '../http/accepts.js';
-import { findSessionUser } from '../identity/identity.js';
+import { findSessionUser, mayUse } from '../identity/identity.js';
 
 /**
  * `Authorization: Bearer <token>` instead of a session cookie: the token's owner acts, without a
@@ -15,8 +15,8 @@ export function bearerAuth(db: Knex) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const verdict = match ? await checkKey(db, match[1], req.ip) : { ok: false as const, reason: 'use Authorization: Bearer <token>' };
     const user = verdict.ok ? await findSessionUser(db, verdict.userId) : undefined;
-    if (!verdict.ok || !user?.isActive) {
-      const detail = `Authentication failed: ${verdict.ok ? "the token's owner is deactivated" : verdict.reason}.`;
+    if (!verdict.ok || !user || !mayUse(user)) {
+      const detail = `Authentication failed: ${verdict.ok ? "the token's owner is deactivated or expired" : verdict.reason}.`;
       res.status(401).set('WWW-Authenticate', 'Bearer');
       if (wantsJson(req) || req.path.startsWith('/api/')) res.json({ detail });
       else res.type('text').send(detail);

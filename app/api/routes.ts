@@ -44,6 +44,11 @@ function formBody(body: Record<string, unknown> = {}): Record<string, unknown> {
   for (const key of ['username', 'name', 'email', 'path', 'type'] as const)
     if (body[key] !== undefined && body[key] !== null) out[key] = String(body[key]);
   if (typeof body.is_active === 'boolean') out.is_active = String(body.is_active);
+  // ISO 8601 (with Z or an offset), or null for never. Anything else goes on as JSON, which the
+  // form's rules refuse: a list holding a time is not a time.
+  const validUntil = body.valid_until;
+  if (validUntil !== undefined)
+    out.valid_until = validUntil === null ? '' : typeof validUntil === 'string' ? validUntil : JSON.stringify(validUntil);
   if (body.attributes !== undefined) out.attributes = JSON.stringify(body.attributes ?? {});
   return out;
 }

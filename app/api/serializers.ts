@@ -40,6 +40,7 @@ export async function serializeUsers(db: Db, users: User[]) {
       uuid: u.uuid,
       password_change_date: (u.passwordChangeDate ?? u.dateJoined).toISOString(),
       last_updated: u.lastUpdated.toISOString(),
+      valid_until: u.validUntil?.toISOString() ?? null,
     };
   });
 }

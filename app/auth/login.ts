@@ -1,22 +1,22 @@
 import type { Request } from 'express';
-import type { Db } from '../db.js';
+import { type Db, toDate } from '../db.js';
 import { recordEvent } from '../events/events.js';
 import { markSeen } from '../http/sessions.js';
-import { findCredentials, recordLogin } from '../identity/identity.js';
+import { findCredentials, mayUse, recordLogin } from '../identity/identity.js';
 import { verifyPassword } from './passwords.js';
 
 export type LoginResult = { ok: true; userId: number } | { ok: false };
 
 /**
- * Checks a username and password. Unknown users, users without a usable password and inactive users
+ * Checks a username and password. Unknown users, users without a usable password, inactive and expired users
  * are refused the same way and in about the same time as a wrong password. Failures are recorded;
  * success is recorded by completeLogin, once every factor has been checked.
  */
 export async function authenticate(db: Db, username: string, password: string, rounds: number, clientIp?: string): Promise<LoginResult> {
   const user = await findCredentials(db, username);
   const matches = await verifyPassword(password, user?.password, rounds);
-  if (!user || !matches || !user.is_active) {
-    const reason = !user ? 'unknown_user' : !matches ? 'wrong_password' : 'inactive';
+  if (!user || !matches || !mayUse({ isActive: Boolean(user.is_active), validUntil: toDate(user.valid_until) })) {
+    const reason = !user ? 'unknown_user' : !matches ? 'wrong_password' : user.is_active ? 'expired' : 'inactive';
     await recordEvent(db, { action: 'login_failed', user: user ?? null, app: 'roster.auth', context: { username, reason }, clientIp });
     return { ok: false };
   }

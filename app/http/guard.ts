@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { HttpError } from '../errors.js';
 import type { Actor } from '../events/events.js';
-import { findSessionUser, type SessionUser } from '../identity/identity.js';
+import { findSessionUser, mayUse, type SessionUser } from '../identity/identity.js';
 import { wantsJson } from './accepts.js';
 import { signedInUser } from './session-store.js';
 
@@ -16,7 +16,7 @@ declare global {
   }
 }
 
-/** Loads the signed-in user; a session whose user is gone or inactive is ended on the spot. */
+/** Loads the signed-in user; a session whose user is gone, inactive or expired is ended on the spot. */
 export function loadUser(db: Knex) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     req.user = null;
@@ -24,7 +24,7 @@ export function loadUser(db: Knex) {
     if (userId) {
       const stored = signedInUser(req.session);
       const user = stored?.id === userId ? stored : await findSessionUser(db, userId);
-      if (user?.isActive) req.user = user;
+      if (user && mayUse(user)) req.user = user;
       else await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
     }
     res.locals.currentUser = req.user;

@@ -1,4 +1,4 @@
-import type { Db } from '../db.js';
+import { type Db, toDate } from '../db.js';
 import { normalName } from './names.js';
 
 /**
@@ -12,6 +12,17 @@ export interface SessionUser {
   email: string;
   isActive: boolean;
   isAdmin: boolean;
+  /** The account is expired from then on (null: never). */
+  validUntil: Date | null;
+}
+
+/**
+ * Whether an account may be used now: active and not expired. Every way in (the login form, a
+ * session's next request, an OAuth refresh, an API token) asks this, so an account past its end
+ * of validity is refused everywhere as a deactivated one is.
+ */
+export function mayUse(user: { isActive: boolean; validUntil: Date | null }, now = new Date()): boolean {
+  return user.isActive && !(user.validUntil && user.validUntil <= now);
 }
 
 const isAdminSql = `exists (select 1 from group_memberships gm join \`groups\` g on g.id = gm.group_id
@@ -19,7 +30,15 @@ const isAdminSql = `exists (select 1 from group_memberships gm join \`groups\` g
 
 /** The columns of a signed-in user (`users` may be joined to another table), for toSessionUser. */
 export function sessionUserColumns(db: Db) {
-  return ['users.id as signed_in_id', 'users.username', 'users.name', 'users.email', 'users.is_active', db.raw(isAdminSql, [true])];
+  return [
+    'users.id as signed_in_id',
+    'users.username',
+    'users.name',
+    'users.email',
+    'users.is_active',
+    'users.valid_until',
+    db.raw(isAdminSql, [true]),
+  ];
 }
 
 /** The signed-in user of a row read with sessionUserColumns; undefined when it names no user. */
@@ -32,6 +51,7 @@ export function toSessionUser(row: Record<string, unknown> | undefined): Session
     email: row.email as string,
     isActive: Boolean(row.is_active),
     isAdmin: Boolean(row.is_admin),
+    validUntil: toDate(row.valid_until as Date | number | null),
   };
 }
 
@@ -47,7 +67,7 @@ export async function findSessionUser(db: Db, id: number): Promise<SessionUser |
 export function findCredentials(db: Db, username: string) {
   return db('users')
     .where({ username: normalName(username) })
-    .first('id', 'username', 'email', 'password', 'is_active');
+    .first('id', 'username', 'email', 'password', 'is_active', 'valid_until');
 }
 
 /** Sets a new password hash and ends the user's sessions (but the one given), in one transaction. */

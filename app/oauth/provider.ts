@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config.js';
-import { isUniqueViolation } from '../db.js';
+import { isUniqueViolation, toDate } from '../db.js';
+import { mayUse } from '../identity/identity.js';
 import { knexAdapter } from './adapter.js';
 import { findApplicationByClientId } from './applications.js';
 import { consentGrantFor, grantScopes } from './grants.js';
@@ -36,8 +37,9 @@ export async function signingKey(db: Knex) {
 }
 
 async function findAccount(db: Knex, sub: string) {
-  const user = await db('users').where({ uuid: sub, is_active: true }).first('id', 'uuid', 'username', 'name', 'email');
-  if (!user) return undefined;
+  const user = await db('users').where({ uuid: sub }).first('id', 'uuid', 'username', 'name', 'email', 'is_active', 'valid_until');
+  // No account for a deactivated or expired user: the token endpoint then refuses their refresh tokens.
+  if (!user || !mayUse({ isActive: Boolean(user.is_active), validUntil: toDate(user.valid_until) })) return undefined;
   return {
     accountId: sub,
     async claims() {

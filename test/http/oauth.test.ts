@@ -194,6 +194,29 @@ describe('OAuth2 / OpenID Connect provider', function () {
     }
   });
 
+  it('an end of validity set in the past makes refreshing fail, as deactivating does (issue 17)', async () => {
+    const tokens = await fullFlow(new Browser(base));
+    const admin = agentFor(t.app);
+    await login(admin, 'akadmin');
+    const saved = await admin
+      .post(`/directory/users/${anaId}`)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin), valid_until: '2020-01-01T00:00' });
+    expect(saved.status).to.equal(303);
+    try {
+      await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      expect.fail('refresh should fail');
+    } catch (err) {
+      expect((err as { error?: string }).error).to.equal('invalid_grant');
+    }
+    // Valid again: the same refresh token works, so it was the expiry that refused it.
+    await admin
+      .post(`/directory/users/${anaId}`)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin), valid_until: '' });
+    expect((await oidc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).to.be.a('string');
+  });
+
   it('denying consent sends access_denied back to the application', async () => {
     const browser = new Browser(base);
     const { result } = await authorize(browser, { prompt: 'consent' });

@@ -68,6 +68,7 @@ export interface NewUser {
   type?: UserType;
   attributes?: Record<string, unknown>;
   passwordHash?: string | null;
+  validUntil?: Date | null;
 }
 
 export async function insertUser(db: Db, user: NewUser): Promise<number> {
@@ -83,6 +84,7 @@ export async function insertUser(db: Db, user: NewUser): Promise<number> {
     attributes: JSON.stringify(user.attributes ?? {}),
     password: user.passwordHash ?? null,
     password_change_date: user.passwordHash ? now : null,
+    valid_until: user.validUntil ?? null,
     date_joined: now,
     last_updated: now,
   });
@@ -111,7 +113,13 @@ function columnsOf(fields: UserFields) {
     email: fields.email,
     is_active: fields.isActive,
     type: fields.type,
+    valid_until: fields.validUntil,
   };
+}
+
+/** Whether a column keeps its value: times by the moment they name, the rest as they are. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
 }
 
 /** Creates a user; the database's unique index, not a pre-check, decides whether the name is free. */
@@ -148,7 +156,9 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
       if (!fields.isActive) await lockSuperuserGroups(trx);
       const current = await lockUser(trx, before.id);
       const stored = columnsOf(fieldsOf(current));
-      const changes = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => stored[key as keyof typeof stored] !== value));
+      const changes = Object.fromEntries(
+        Object.entries(wanted).filter(([key, value]) => !sameValue(stored[key as keyof typeof stored], value)),
+      );
       const changed = Object.keys(changes);
       if (!changed.length) return { ok: true as const, user: current, changed };
       await trx('users')
@@ -197,6 +207,7 @@ export function fieldsOf(user: User): UserFields {
     email: user.email,
     isActive: user.isActive,
     type: user.type,
+    validUntil: user.validUntil,
   };
 }
 
