@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { groupRoutes } from './directory/groups/routes.js';
 import { tokenRoutes } from './directory/tokens/routes.js';
 import { userRoutes } from './directory/users/routes.js';
+import { statusHelpers } from './directory/users/status.js';
 import { bodyParsers, refuseUnreadableBody } from './http/body.js';
 import { csrfProtection } from './http/csrf.js';
 import { errorHandler, notFound } from './http/errors.js';
@@ -61,7 +62,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.set('view cache', config.env === 'production');
   app.disable('x-powered-by');
   app.set('etag', false); // pages are per session and per moment: hashing each one for an ETag buys nothing
-  Object.assign(app.locals, viewHelpers, { partial: partials(path.join(root, 'views'), config.env === 'production') });
+  Object.assign(app.locals, viewHelpers, statusHelpers, { partial: partials(path.join(root, 'views'), config.env === 'production') });
 
   app.use(
     pinoHttp({

@@ -486,6 +486,13 @@ async function main() {
     { name: 'list: sort is_active', path: '/directory/users?sort=is_active', list: true },
     { name: 'list: keyset page (sort name)', path: `/directory/users?sort=name&page=${deepToken}`, list: true },
     { name: 'list: show deactivated', path: '/directory/users?active=all', list: true },
+    // The status filter (issue 17): Active checks each candidate's row; Locked and Expired read their own index.
+    { name: 'list: status=active', path: '/directory/users?status=active', list: true },
+    { name: 'list: status=active sort -last_login', path: '/directory/users?status=active&sort=-last_login', list: true },
+    { name: 'list: status=active search (Mara)', path: '/directory/users?status=active&q=Mara', list: true },
+    { name: 'list: status=deactivated', path: '/directory/users?status=deactivated', list: true },
+    { name: 'list: status=locked', path: '/directory/users?status=locked', list: true },
+    { name: 'list: status=expired sort name', path: '/directory/users?status=expired&sort=name', list: true },
     { name: 'detail: overview (heavy user)', path: `/directory/users/${heavyUserId}` },
     { name: 'detail: sessions tab (1,000+)', path: `/directory/users/${heavyUserId}/sessions` },
     { name: 'detail: events tab (10,000)', path: `/directory/users/${heavyUserId}/events` },

@@ -121,9 +121,9 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
         await signIn(page, 'akadmin');
         await visit(page, list);
         const row = page.locator('tr', { has: page.getByRole('link', { name: username, exact: true }) });
-        for (const [action, toast, active] of [
-          ['Deactivate', 'deactivated', 'No'],
-          ['Activate', 'activated', 'Yes'],
+        for (const [action, toast, status] of [
+          ['Deactivate', 'deactivated', 'Deactivated'],
+          ['Activate', 'activated', 'Active'],
         ]) {
           await row.getByText('Quick overview').click();
           await row.getByRole('link', { name: action, exact: true }).click();
@@ -132,7 +132,7 @@ describe('browser: sessions, memberships, deactivation and deletion through revi
           await landed(page);
           // With htmx the list refreshes under the closed modal; without, the review returns to the same list URL.
           expect(page.url()).to.equal(list);
-          await row.getByRole('cell', { name: active, exact: true }).waitFor();
+          await row.getByRole('cell', { name: status, exact: true }).waitFor();
         }
         expect(errors, 'browser errors').to.deep.equal([]);
       } finally {

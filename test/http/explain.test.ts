@@ -86,6 +86,15 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
       400,
     );
     await writeTerms(t.db, await t.db('users').select(...INDEXED_COLUMNS));
+    // A few locked and expired users, as a directory has them (issue 17).
+    await t
+      .db('users')
+      .whereRaw('id % 97 = 0')
+      .update({ locked_until: new Date(now + 3_600_000) });
+    await t
+      .db('users')
+      .whereRaw('id % 89 = 0')
+      .update({ valid_until: new Date(now - 3_600_000) });
     userId = (await t.db('users').first('id'))!.id;
     await t.db.batchInsert(
       'sessions',
@@ -159,6 +168,29 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
     ['list, a rare word (reads its rows, sorts them)', false, (db) => list(db, { q: 'user00012' })],
     ['list, a rare word sorted by name', false, (db) => list(db, { q: 'user00012', sort: 'name' })],
     ['list, a rare word in a folder', false, (db) => list(db, { q: 'user00012', path: 'users/customers/eu' })],
+    // The status filter (issue 17): Active walks the order's index and checks each candidate's row,
+    // with its few locked and expired users counted from their indexes; Deactivated is the flag
+    // the indexes hold; Locked and Expired read their users from their own index and sort them.
+    ['list, status active', true, (db) => list(db, { status: 'active' })],
+    ['list, status active in a folder, by name', true, (db) => list(db, { status: 'active', path: 'users/customers', sort: '-name' })],
+    ['list, status active, a common word by name (runs)', true, (db) => list(db, { status: 'active', q: 'name', sort: 'name' })],
+    [
+      'list, status active, a common word by last login (walk)',
+      true,
+      (db) => list(db, { status: 'active', q: 'name', sort: '-last_login' }),
+    ],
+    [
+      'list, status active, a common word, best match, read from its run',
+      true,
+      (db) => withLimits({ rankedMax: 0 }, () => list(db, { status: 'active', q: 'name' })),
+    ],
+    ['list, status active, a rare word (collected)', false, (db) => list(db, { status: 'active', q: 'user00012' })],
+    ['list, status deactivated, by last login', true, (db) => list(db, { status: 'deactivated', sort: '-last_login' })],
+    ['list, status deactivated in a folder', true, (db) => list(db, { status: 'deactivated', path: 'users/staff' })],
+    ['list, status locked (reads its index, sorts the few)', false, (db) => list(db, { status: 'locked' })],
+    ['list, status locked in a folder, by name', false, (db) => list(db, { status: 'locked', path: 'users/customers', sort: 'name' })],
+    ['list, status expired, a common word, best match', false, (db) => list(db, { status: 'expired', q: 'name' })],
+    ['list, status expired by last login', false, (db) => list(db, { status: 'expired', sort: '-last_login' })],
     ['folder tree', false, (db) => folderPaths(db)],
     ['sessions tab', true, (db) => listSessions(db, userId)],
     ['events tab', true, (db) => searchEvents(db, { userPk: userId })],

@@ -458,6 +458,14 @@ describe('search in the users list (issue 16)', function () {
         expected: (ms) => [...ms].sort(byName).map((m) => m.username),
       },
       {
+        // The status filter of issue 17 (none of these users is locked or expired): Active is the
+        // default list's users, through every plan.
+        query: 'q=pg&status=active&sort=-name',
+        order: 'reverse name, status=active',
+        listed: active,
+        expected: (ms) => [...ms].sort((a, b) => byName(b, a)).map((m) => m.username),
+      },
+      {
         query: 'q=pg+n&sort=-username',
         order: 'reverse username, two words',
         listed: active,

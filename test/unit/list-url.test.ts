@@ -9,7 +9,7 @@ import {
   type SortKey,
 } from '../../app/directory/users/list-url.js';
 
-const DEFAULT: ListFilter = { path: '', q: '', showInactive: false, sort: 'username', descending: false, page: null };
+const DEFAULT: ListFilter = { path: '', q: '', showInactive: false, status: null, sort: 'username', descending: false, page: null };
 
 /** What the browser sends back for a link the page wrote: the query string, parsed as Express does. */
 function followed(query: string): Record<string, unknown> {
@@ -269,5 +269,33 @@ describe('list URL: hostile input', () => {
     for (const sort of ['password', '--name', '-', '+name', 'NAME', 'name,username', 'name desc', '1e400', '-1']) {
       expect(parseFilter({ sort }), sort).to.deep.include({ sort: 'username', descending: false });
     }
+  });
+});
+
+describe('list URL: the status filter (issue 17)', () => {
+  it('reads each status, keeps it in the query string and round-trips it', () => {
+    for (const status of ['active', 'deactivated', 'locked', 'expired'] as const) {
+      const filter = parseFilter({ status, q: 'ana', sort: '-name' });
+      expect(filter.status).to.equal(status);
+      expect(filterQuery(filter)).to.equal(`?q=ana&status=${status}&sort=-name`);
+      expect(parseFilter(followed(filterQuery(filter).slice(1)))).to.deep.equal(filter);
+    }
+  });
+
+  it('reads anything else as no status filter', () => {
+    for (const status of [
+      '',
+      'ACTIVE',
+      'all',
+      '__proto__',
+      'constructor',
+      'toString',
+      'locked\u0000',
+      'x'.repeat(10_000),
+      ['locked'],
+      { a: 1 },
+      7,
+    ])
+      expect(parseFilter({ status }).status, JSON.stringify(status)).to.equal(null);
   });
 });

@@ -4,6 +4,7 @@ import { isMariaDb, isSqlite, prefixEnd, startsWithSql, toDate, whereStartsWith 
 import { HttpError } from '../../errors.js';
 import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE, SEGMENTS } from './list-url.js';
 import { type Match, matchOf, whereHasWords, whereMatches } from './search.js';
+import { statusOf, type UserStatus, whereStatus } from './status.js';
 import type { User } from './users.js';
 
 /**
@@ -21,6 +22,12 @@ import type { User } from './users.js';
  *   folder, initials), and checks the words of the users that pass: many matches mean a short walk.
  *   In a folder the walk is one per folder below it (each on the folder's own index, in order),
  *   merged into the page.
+ *
+ * The status filter: Deactivated is the is_active flag, which every index and user_terms hold, so
+ * every plan serves it. Locked and Expired users are few (a lock runs out, an expired account is
+ * soon deactivated or deleted): they are read from the index of their column and sorted
+ * (statusPage), counted exactly. Active is the flag plus "not expired, not locked": the plans check
+ * each candidate's row for that, and the few locked or expired users are taken off the count.
  */
 
 /** The list counts up to this many users; beyond, it says "10,000+". */
@@ -41,8 +48,24 @@ export const planLimits = { collectMax: 2_000, rankedMax: 2_000, runsMax: 32, wa
 const PARTS_MAX = 12;
 
 /** What a row of the list shows; the query reads these columns only. */
-export type ListedUser = Pick<User, 'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin'>;
-const LIST_COLUMNS = ['id', 'username', 'name', 'email', 'is_active', 'path', 'type', 'last_login', 'username_key', 'name_key'] as const;
+export type ListedUser = Pick<
+  User,
+  'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin' | 'validUntil' | 'lockedUntil'
+> & { status: UserStatus };
+const LIST_COLUMNS = [
+  'id',
+  'username',
+  'name',
+  'email',
+  'is_active',
+  'path',
+  'type',
+  'last_login',
+  'username_key',
+  'name_key',
+  'valid_until',
+  'locked_until',
+] as const;
 type ListRow = Pick<UserRow, (typeof LIST_COLUMNS)[number]> & { seg?: number; total?: number };
 
 export interface UserPage {
@@ -79,15 +102,27 @@ interface Scope {
   match: Match | null;
   /** The folders at and below the chosen one that have users, or null for every folder. */
   paths: string[] | null;
+  /** The moment the status filter and the rows' statuses are taken at. */
+  now: Date;
 }
 
 /**
  * One page of the list. `paths`: the folders that have users (the folder tree's), of which the
  * page keeps the chosen folder and those below it; null when the caller has not read them.
  */
-export async function searchUsers(db: Db, filter: ListFilter, paths: string[] | null, pageSize = PAGE_SIZE): Promise<UserPage> {
-  const scope: Scope = { filter, match: matchOf(filter.q), paths: filter.path ? foldersIn(filter.path, paths) : null };
+export async function searchUsers(
+  db: Db,
+  filter: ListFilter,
+  paths: string[] | null,
+  pageSize = PAGE_SIZE,
+  now = new Date(),
+): Promise<UserPage> {
+  const scope: Scope = { filter, match: matchOf(filter.q), paths: filter.path ? foldersIn(filter.path, paths) : null, now };
   if (scope.paths?.length === 0) return { users: [], next: null, prev: null, offset: 0, total: { count: 0, atLeast: false } };
+  if (filter.status === 'locked' || filter.status === 'expired') {
+    const rows = await statusPage(db, scope, filter.status, pageSize);
+    return pageOf(scope, rows, pageSize, { count: Number(rows[0]?.total ?? 0), atLeast: false });
+  }
   const counts = await estimate(db, scope);
   const words = scope.match?.words ?? [];
   const rarest = words.length ? words.reduce((a, b) => (counts.words[b] <= counts.words[a] ? b : a)) : null;
@@ -99,14 +134,14 @@ export async function searchUsers(db: Db, filter: ListFilter, paths: string[] | 
   const dense = rarest !== null && denseInFolder(counts, counts.words[rarest], pageSize);
   if (rarest !== null && counts.words[rarest] <= collectMax && !dense) {
     const rows = await collectPage(db, scope, rarest, pageSize);
-    return pageOf(filter, rows, pageSize, { count: Number(rows[0]?.total ?? 0), atLeast: false });
+    return pageOf(scope, rows, pageSize, { count: Number(rows[0]?.total ?? 0), atLeast: false });
   }
   const terms = rarest === null ? undefined : counts.terms[rarest];
   const rows =
     !dense && terms?.length && terms.length <= planLimits.runsMax
       ? await runsPage(db, scope, rarest!, terms, pageSize)
       : await walkPage(db, scope, counts, rarest, pageSize);
-  return pageOf(filter, rows, pageSize, totalOf(counts));
+  return pageOf(scope, rows, pageSize, totalOf(counts));
 }
 
 /**
@@ -140,16 +175,48 @@ function whereInFolder(qb: Knex.QueryBuilder, scope: Scope, column = 'path'): vo
   else qb.where((folder) => folder.where(column, path).orWhere((below) => whereStartsWith(below, column, `${path}/`)));
 }
 
-/** The scope's users: in its folder, active unless deactivated ones show, matching its search. */
-function whereInScope(qb: Knex.QueryBuilder, scope: Scope): void {
+/**
+ * The is_active flag of the users the filter shows (every status but Deactivated is an active
+ * account), or null for both.
+ */
+function activeFlag(filter: ListFilter): boolean | null {
+  if (filter.status) return filter.status !== 'deactivated';
+  return filter.showInactive ? null : true;
+}
+
+/** The filter's is_active flag, on a table or user_terms (which has the flag too). */
+function whereFlag(qb: Knex.QueryBuilder, filter: ListFilter, column = 'is_active'): void {
+  const flag = activeFlag(filter);
+  if (flag !== null) qb.where(column, flag);
+}
+
+/**
+ * The rest of the status filter for rows read from user_terms, which has the flag only: a look-up
+ * of each row's user by id (the page's few candidates, not the word's every row).
+ */
+function whereStatusOfUser(qb: Knex.QueryBuilder, scope: Scope, userId: string): void {
+  const { status } = scope.filter;
+  if (!status || status === 'deactivated') return;
+  qb.whereExists((sub) => {
+    sub.select(sub.client.raw('1')).from('users as u').whereRaw('?? = ??', ['u.id', userId]);
+    whereStatus(sub, status, scope.now, 'u');
+  });
+}
+
+/**
+ * The scope's users: in its folder, of the status shown, matching its search. `flagOnly`: of the
+ * status, the is_active flag only, which the indexes hold (the rest would read each user's row).
+ */
+function whereInScope(qb: Knex.QueryBuilder, scope: Scope, { flagOnly = false } = {}): void {
   whereInFolder(qb, scope);
-  if (!scope.filter.showInactive) qb.where('is_active', true);
+  whereFlag(qb, scope.filter);
+  if (scope.filter.status && !flagOnly) whereStatus(qb, scope.filter.status, scope.now);
   if (scope.match) whereMatches(qb, scope.match);
 }
 
 /** The list's filters (folder, status, search), for the export of what the list shows. */
-export function whereListed(qb: Knex.QueryBuilder, filter: ListFilter): void {
-  whereInScope(qb, { filter, match: matchOf(filter.q), paths: null });
+export function whereListed(qb: Knex.QueryBuilder, filter: ListFilter, now = new Date()): void {
+  whereInScope(qb, { filter, match: matchOf(filter.q), paths: null, now });
 }
 
 interface Counts {
@@ -163,6 +230,11 @@ interface Counts {
   lead?: number;
   /** With words, in a folder of a few known ones: its users (of the status shown), up to collectLimit() + 1. */
   folder?: number;
+  /**
+   * With the Active filter: the locked or expired users among those counted (the other counts read
+   * the flag only, from indexes), to take off the count shown.
+   */
+  rare?: number;
 }
 
 /**
@@ -179,21 +251,24 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
     columns[`w${i}`] = capped(holders(db, scope, word));
     if (RUNS[scope.filter.sort]) columns[`t${i}`] = termsBegunBy(db, word);
   }
+  // The flag, not the rest of the Active filter, which would read a row per user: its few locked
+  // and expired users are counted apart (rare) and taken off.
   if (!words.length)
     columns.all = capped(
       db('users')
         .select('id')
-        .where((w) => whereInScope(w, scope)),
+        .where((w) => whereInScope(w, scope, { flagOnly: true })),
     );
+  if (scope.filter.status === 'active') columns.rare = db.raw('(select count(*) from ? as rare)', [lockedOrExpired(db, scope)]);
   if (words.length && scope.paths) {
     const inFolder = db('users').select('id').whereIn('path', scope.paths);
-    if (!scope.filter.showInactive) inFolder.where('is_active', true);
+    whereFlag(inFolder, scope.filter);
     columns.folder = capped(inFolder, collectLimit());
   }
   if (words.length && scope.filter.sort === 'match') {
     const lead = db('users').select('id');
     whereInFolder(lead, scope);
-    if (!scope.filter.showInactive) lead.where('is_active', true);
+    whereFlag(lead, scope.filter);
     columns.lead = capped(lead.where((w) => whereStartsWith(w, 'username_key', scope.match!.key)));
   }
   const [row] = await runLimited<Record<string, number>>(db, db.select(columns).toSQL().toNative());
@@ -203,8 +278,28 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
     ...(row.all === undefined ? {} : { all: Number(row.all) }),
     ...(row.lead === undefined ? {} : { lead: Number(row.lead) }),
     ...(row.folder === undefined ? {} : { folder: Number(row.folder) }),
+    ...(row.rare === undefined ? {} : { rare: Number(row.rare) }),
   };
 }
+
+/**
+ * The active accounts in scope that are locked or expired, each read from the index of its column
+ * (both few), for the Active filter's count. No user is both (whereStatus gives expiry the lead):
+ * the two parts are added as they are, without a sort to drop doubles.
+ */
+function lockedOrExpired(db: Db, scope: Scope): Knex.QueryBuilder {
+  const part = (status: 'locked' | 'expired') => {
+    const rows = db.from(withIndex(db, 'users', STATUS_INDEXES[status])).select('users.id');
+    whereStatus(rows, status, scope.now);
+    whereInFolder(rows, scope);
+    if (scope.match) whereMatches(rows, scope.match);
+    return rows;
+  };
+  return part('locked').unionAll(part('expired'));
+}
+
+/** The index each rare status is read from. */
+const STATUS_INDEXES = { locked: 'users_locked_until', expired: 'users_valid_until' } as const;
 
 /**
  * The users in scope who have the word, from its rows in user_terms (by the word's range, or in a
@@ -219,7 +314,7 @@ function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Kne
   rows.distinct(...columns);
   whereStartsWith(rows, 'term', word);
   whereInFolder(rows, scope);
-  if (!scope.filter.showInactive) rows.where('is_active', true);
+  whereFlag(rows, scope.filter);
   return rows;
 }
 
@@ -239,10 +334,16 @@ function termList(value: unknown): string[] {
   return typeof value === 'string' && value ? value.split(',') : [];
 }
 
-/** The count the page shows when its plan did not count: exact below the cap when one filter decides it. */
+/**
+ * The count the page shows when its plan did not count: exact below the cap when one filter decides
+ * it. The Active filter's locked and expired users are taken off; past the cap, what is left is a
+ * lower bound ("9,998+"), as the cap hides how many more there are.
+ */
 function totalOf(counts: Counts): UserPage['total'] {
   const values = counts.all === undefined ? Object.values(counts.words) : [counts.all];
-  if (values.length === 1) return { count: Math.min(values[0], COUNT_CAP), atLeast: values[0] > COUNT_CAP };
+  const rare = counts.rare ?? 0;
+  if (values.length === 1)
+    return values[0] > COUNT_CAP ? { count: COUNT_CAP - rare, atLeast: true } : { count: Math.max(0, values[0] - rare), atLeast: false };
   return { count: 0, atLeast: true }; // several common words: how many users have them all is not known cheaply
 }
 
@@ -327,7 +428,8 @@ async function walkPage(db: Db, scope: Scope, counts: Counts, rarest: string | n
         .select('id', ...columns, db.raw(`${segment ?? 0} as seg`));
       if (folder === null) whereInFolder(part, scope);
       else part.where('path', folder);
-      if (!filter.showInactive) part.where('is_active', true);
+      whereFlag(part, filter);
+      if (filter.status) whereStatus(part, filter.status, scope.now);
       if (match) whereMatches(part, match);
       if (segment !== null) whereSegment(part, match!.key, segment);
       if (cursor && (segment === null || segment === cursor.segment)) whereBeyond(part, filter.sort, cursor, forward);
@@ -359,7 +461,7 @@ function runsPage(db: Db, scope: Scope, word: string, terms: string[], pageSize:
   const forward = towardsLarger(filter);
   const order = forward ? 'asc' : 'desc';
   const cursor = filter.page;
-  const statuses = filter.sort === 'is_active' && filter.showInactive ? [false, true] : [null];
+  const statuses = filter.sort === 'is_active' && activeFlag(filter) === null ? [false, true] : [null];
   // The second segment of the best-match order is the run without the usernames that start with
   // the search: read as the two ranges either side of them, so that none of them is read.
   const end = match ? prefixEnd(match.key) : null;
@@ -374,7 +476,8 @@ function runsPage(db: Db, scope: Scope, word: string, terms: string[], pageSize:
           .select('run.user_id as id', ...columns.map((c) => `run.${c}`), db.raw(`${segment ?? 0} as seg`))
           .where('run.term', term);
         whereInFolder(part, scope, 'run.path');
-        if (!filter.showInactive) part.where('run.is_active', true);
+        whereFlag(part, filter, 'run.is_active');
+        whereStatusOfUser(part, scope, 'run.user_id');
         if (status !== null) part.where('run.is_active', status);
         if (segment === 0) whereSegment(part, match!.key, 0);
         else if (segment === 1) part.where('run.username_key', below ? '<' : '>=', below ? match!.key : end!);
@@ -447,16 +550,20 @@ function rankedHolders(
     match!.words.filter((w) => w !== word),
     'h.user_id',
   );
+  whereStatusOfUser(ranked, scope, 'h.user_id');
   const page = db.from(ranked.as('r')).select('*');
   if (segment !== undefined) page.where('seg', segment);
-  const cursor = filter.page;
-  if (cursor)
-    page.where((w) =>
-      w
-        .where('seg', forward ? '>' : '<', cursor.segment!)
-        .orWhere((same) => whereBeyond(same.where('seg', cursor.segment!), 'match', cursor, forward)),
-    );
+  if (filter.page) whereBeyondRanked(page, filter.page, forward);
   return page.orderBy(['seg', 'username_key', 'username'].map((column) => ({ column, order })));
+}
+
+/** Rows beyond the cursor in the best-match order: in a later segment, or beyond it in its own. */
+function whereBeyondRanked(qb: Knex.QueryBuilder, cursor: Cursor, forward: boolean): void {
+  qb.where((w) =>
+    w
+      .where('seg', forward ? '>' : '<', cursor.segment!)
+      .orWhere((same) => whereBeyond(same.where('seg', cursor.segment!), 'match', cursor, forward)),
+  );
 }
 
 /**
@@ -482,14 +589,47 @@ async function collectPage(db: Db, scope: Scope, word: string, pageSize: number)
     match!.words.filter((w) => w !== word),
     'users.id',
   );
+  if (filter.status) whereStatus(matches, filter.status, scope.now);
   const page = db.from(matches.as('m')).select('*');
   if (filter.page) whereBeyond(page, filter.sort, filter.page, forward);
   page.orderBy(columns.map((column) => ({ column, order }))).limit(pageSize + 1);
   return runLimited<ListRow>(db, page.toSQL().toNative());
 }
 
-function toListed(row: ListRow): ListedUser {
-  return {
+/**
+ * The locked or expired users in scope, read from the index of their column (few users), sorted in
+ * the order, beyond the cursor, and counted whole.
+ */
+function statusPage(db: Db, scope: Scope, status: 'locked' | 'expired', pageSize: number): Promise<ListRow[]> {
+  const { filter, match } = scope;
+  const forward = towardsLarger(filter);
+  const order = forward ? 'asc' : 'desc';
+  const [startsWith, bounds]: [string, string[]] = match ? startsWithSql('users.username_key', match.key) : ['0', []];
+  const rows = db
+    .from(withIndex(db, 'users', STATUS_INDEXES[status]))
+    .select(
+      ...LIST_COLUMNS.map((c) => `users.${c}`),
+      db.raw(
+        `${filter.sort === 'match' ? `case when ${startsWith} then 0 else 1 end` : '0'} as seg`,
+        filter.sort === 'match' ? bounds : [],
+      ),
+      db.raw('count(*) over () as total'),
+    );
+  whereStatus(rows, status, scope.now);
+  whereInFolder(rows, scope);
+  if (match) whereMatches(rows, match);
+  const page = db.from(rows.as('m')).select('*');
+  if (filter.page) {
+    if (filter.sort === 'match') whereBeyondRanked(page, filter.page, forward);
+    else whereBeyond(page, filter.sort, filter.page, forward);
+  }
+  const keys = filter.sort === 'match' ? ['seg', ...ORDERS.match.columns] : ORDERS[filter.sort].columns;
+  page.orderBy(keys.map((column) => ({ column, order }))).limit(pageSize + 1);
+  return runLimited<ListRow>(db, page.toSQL().toNative());
+}
+
+function toListed(row: ListRow, now: Date): ListedUser {
+  const user = {
     id: row.id,
     username: row.username,
     name: row.name,
@@ -498,11 +638,14 @@ function toListed(row: ListRow): ListedUser {
     path: row.path,
     type: row.type as User['type'],
     lastLogin: toDate(row.last_login),
+    validUntil: toDate(row.valid_until),
+    lockedUntil: toDate(row.locked_until),
   };
+  return { ...user, status: statusOf(user, now) };
 }
 
 /** The page's rows, links to the pages either side, and where it starts. */
-function pageOf(filter: ListFilter, rows: ListRow[], pageSize: number, total: UserPage['total']): UserPage {
+function pageOf({ filter, now }: Scope, rows: ListRow[], pageSize: number, total: UserPage['total']): UserPage {
   const backwards = filter.page?.direction === 'before';
   const more = rows.length > pageSize;
   const shown = rows.slice(0, pageSize);
@@ -527,7 +670,7 @@ function pageOf(filter: ListFilter, rows: ListRow[], pageSize: number, total: Us
   };
   const count = total.atLeast ? Math.max(total.count, offset + shown.length + (hasNext ? 1 : 0)) : total.count;
   return {
-    users: shown.map(toListed),
+    users: shown.map((row) => toListed(row, now)),
     next: hasNext && shown.length ? cursorAt(shown[shown.length - 1], 'after', offset + shown.length) : null,
     prev: hasPrev && shown.length ? cursorAt(shown[0], 'before', Math.max(0, offset - pageSize)) : null,
     offset,

@@ -1,4 +1,5 @@
 import { entryOf } from '../../http/params.js';
+import { parseStatus, type UserStatus } from './status.js';
 
 export const PAGE_SIZE = 50;
 
@@ -6,7 +7,9 @@ export const SORTS = {
   username: { column: 'username', label: 'Username' },
   name: { column: 'name', label: 'Name' },
   last_login: { column: 'last_login', label: 'Last login' },
-  is_active: { column: 'is_active', label: 'Active' },
+  // The status column sorts by the is_active flag (deactivated users first): a lock or an expiry is
+  // a moment's state, which no index can keep in order.
+  is_active: { column: 'is_active', label: 'Status' },
 } as const;
 export type SortKey = keyof typeof SORTS;
 /**
@@ -24,6 +27,11 @@ export interface ListFilter {
   path: string;
   q: string;
   showInactive: boolean;
+  /**
+   * Only users of this status; null: as `showInactive` says (every user, or all but deactivated
+   * ones). When set, `showInactive` has no effect.
+   */
+  status: UserStatus | null;
   sort: Order;
   descending: boolean;
   page: Cursor | null;
@@ -69,6 +77,7 @@ export function parseFilter(query: Record<string, unknown>): ListFilter {
       .replace(/^\/+|\/+$/g, ''),
     q,
     showInactive: text('active') === 'all',
+    status: parseStatus(text('status')),
     sort,
     descending: chosen && descending,
     page: decodeCursor(text('page'), sort),
@@ -85,12 +94,16 @@ export function sortParam(filter: Pick<ListFilter, 'sort' | 'descending' | 'q'>)
 }
 
 /** The query string for a filter, with changes; empty values are left out to keep URLs short. */
-export function filterQuery(filter: ListFilter, change: Partial<Record<'path' | 'q' | 'active' | 'sort' | 'page', string>> = {}): string {
+export function filterQuery(
+  filter: ListFilter,
+  change: Partial<Record<'path' | 'q' | 'active' | 'status' | 'sort' | 'page', string>> = {},
+): string {
   const params = new URLSearchParams();
   const values: Record<string, string> = {
     path: filter.path,
     q: filter.q,
     active: filter.showInactive ? 'all' : '',
+    status: filter.status ?? '',
     sort: sortParam(filter),
     page: '',
     ...change,

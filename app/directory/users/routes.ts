@@ -93,6 +93,13 @@ function listRoutes(db: Knex): Router {
 
   router.get('/', async (req, res) => {
     const filter = parseFilter(req.query);
+    // The filter form's "Any status" sends an empty status=: the list's URL leaves it out, as it
+    // leaves out every empty parameter (a redirect without JavaScript, the pushed URL with htmx).
+    if (req.query.status === '') {
+      const canonical = `/directory/users${filterQuery(filter)}`;
+      if (!req.htmx) return res.redirect(303, canonical);
+      res.set('HX-Push-Url', canonical);
+    }
     const paths = await folderPaths(db);
     const page = await searchUsers(db, filter, paths);
     const count = describeList(page, filter);
