@@ -18,6 +18,7 @@ export const EVENT_ACTIONS = [
   'secret_view',
   'offboarding_scheduled',
   'offboarding_cancelled',
+  'user_lockdown',
 ] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 

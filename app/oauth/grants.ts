@@ -168,7 +168,7 @@ export async function deleteRefreshTokens(db: Db, user: { id: number; username: 
   });
 }
 
-/** Every token of the user stops working: for deactivation. */
-export async function revokeUserTokens(db: Db, userId: number): Promise<void> {
-  await db('oauth_artifacts').where({ user_id: userId }).whereIn('kind', ['RefreshToken', 'AccessToken', 'AuthorizationCode']).delete();
+/** Every token of these users stops working: for deactivation. */
+export async function revokeUserTokens(db: Db, userIds: number[]): Promise<void> {
+  await db('oauth_artifacts').whereIn('user_id', userIds).whereIn('kind', ['RefreshToken', 'AccessToken', 'AuthorizationCode']).delete();
 }

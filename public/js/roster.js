@@ -73,13 +73,15 @@ document.addEventListener('click', (event) => {
   if (event.target.closest('[data-close-modal]')) event.target.closest('dialog')?.close();
 });
 
-// Checkbox tables: "Select all", and the action button enabled only while something is selected.
+// Checkbox tables: "Select all", and the action buttons enabled only while something is selected
+// (rows, or every row matching the list's filter).
 function syncBulkForms() {
   document.querySelectorAll('form[data-bulk]').forEach((form) => {
     const boxes = [...form.querySelectorAll('input[type="checkbox"][name="ids"]')];
     const checked = boxes.filter((box) => box.checked).length;
+    const matching = form.querySelector('input[type="checkbox"][name="all"]')?.checked;
     form.querySelectorAll('[data-bulk-submit]').forEach((button) => {
-      button.disabled = checked === 0;
+      button.disabled = checked === 0 && !matching;
     });
     const all = form.querySelector('[data-select-all]');
     if (all) {

@@ -206,6 +206,50 @@ describe('parallel writes to the same rows', function () {
     expect(deleted.sort((a, b) => a - b)).to.deep.equal(ids);
   });
 
+  describe('bulk actions on the same users at once', () => {
+    let ids: string[];
+    beforeEach(async () => {
+      ids = [];
+      for (let i = 0; i < 60; i++) ids.push(String(await createUser(t.db, { username: `b${String(i).padStart(2, '0')}`, password: null })));
+    });
+    /** Each user's events of the action: every one acted on exactly once. */
+    const perUser = async (action: EventAction, key: (context: Record<string, unknown>) => unknown) =>
+      (await events(action)).map(key).sort();
+    const everyone = () => ids.map((_, i) => `b${String(i).padStart(2, '0')}`).sort();
+
+    it('deactivating them three times at once: each once, one event each, the rest skipped', async () => {
+      const responses = await postAtOnce('/directory/users/deactivate', { ids }, 3);
+      expect(statuses(responses)).to.deep.equal([200, 200, 200]);
+      expect(await count('users', { is_active: false })).to.equal(60);
+      expect(await perUser('model_updated', (c) => (c.model as { name: string }).name)).to.deep.equal(everyone());
+      const done = responses.map((r) => Number(/(\d+) done, (\d+) skipped/.exec(r.text)![1]));
+      expect(done.reduce((a, b) => a + b)).to.equal(60);
+    });
+
+    it('locking them down three times at once: one user_lockdown event each', async () => {
+      for (const res of await postAtOnce('/directory/users/lockdown', { ids, reason: 'incident 7' }, 3)) expect(res.status).to.equal(200);
+      expect(await perUser('user_lockdown', (c) => (c.model as { name: string }).name)).to.deep.equal(everyone());
+    });
+
+    it('adding them to a group three times at once: one membership and one event each', async () => {
+      const group = await ensureGroup(t.db, 'Engineering', false);
+      for (const res of await postAtOnce('/directory/users/add-to-group', { ids, group: 'Engineering' }, 3))
+        expect(res.status).to.equal(200);
+      expect(await count('group_memberships', { group_id: group })).to.equal(60);
+      expect(await perUser('model_updated', (c) => c.added_user)).to.deep.equal(everyone());
+    });
+
+    it('moving them twice at once, then deactivating all of their folder twice at once: each once', async () => {
+      for (const res of await postAtOnce('/directory/users/move', { ids, path: 'moved' }, 2)) expect(res.status).to.equal(200);
+      expect(await perUser('model_updated', (c) => (c.model as { name: string }).name)).to.deep.equal(everyone());
+      // The second request may find nobody left in the list (active users only): 422, nothing to do.
+      for (const res of await postAtOnce('/directory/users/deactivate', { all: '1', filter: 'path=moved' }, 2))
+        expect(res.status).to.be.below(500);
+      expect(await count('users', { is_active: false })).to.equal(60);
+      expect((await events('model_updated')).filter((c) => c.is_active === false)).to.have.length(60);
+    });
+  });
+
   it('deleting the same groups twice at once: one event per group', async () => {
     const ids = [await ensureGroup(t.db, 'One', false), await ensureGroup(t.db, 'Two', false)];
     for (const res of await postAtOnce('/directory/groups/delete', { ids: ids.map(String) }, 3)) expect(res.status).to.be.below(500);

@@ -1,7 +1,20 @@
 import { expect } from 'chai';
 import * as oidc from 'openid-client';
+import { hashPassword } from '../../app/auth/passwords.js';
 import { createApplication } from '../../app/oauth/applications.js';
-import { agentFor, createUser, csrfFrom, csrfOf, freePort, login, PASSWORD, serve, type TestApp, testApp } from '../support/app.js';
+import {
+  agentFor,
+  createUser,
+  csrfFrom,
+  csrfOf,
+  freePort,
+  login,
+  PASSWORD,
+  serve,
+  TEST_ROUNDS,
+  type TestApp,
+  testApp,
+} from '../support/app.js';
 
 const REDIRECT = 'http://rp.example.test/callback';
 
@@ -215,6 +228,40 @@ describe('OAuth2 / OpenID Connect provider', function () {
       .type('form')
       .send({ _csrf: await csrfOf(admin), valid_until: '' });
     expect((await oidc.refreshTokenGrant(config, tokens.refresh_token!)).access_token).to.be.a('string');
+  });
+
+  it('lockdown revokes the refresh token and the consent: still refused, and asked again, once the user is back', async () => {
+    const tokens = await fullFlow(new Browser(base));
+    const admin = agentFor(t.app);
+    await login(admin, 'akadmin');
+    const lockdown = await admin
+      .post('/directory/users/lockdown')
+      .type('form')
+      .set('Accept', 'application/json')
+      .send({ _csrf: await csrfOf(admin), ids: String(anaId), reason: 'token leaked' });
+    expect(lockdown.body.done).to.equal(1);
+    const [event] = await t.db('events').where({ action: 'user_lockdown' });
+    expect(JSON.parse(event.context).revoked).to.include({ consents: 1 }).and.to.have.property('oauth_tokens').above(0);
+    // Given back: activated, with a new password. What the lockdown revoked stays revoked.
+    await admin
+      .post(`/directory/users/${anaId}/activation`)
+      .type('form')
+      .send({ _csrf: await csrfOf(admin), is_active: 'true' });
+    await t
+      .db('users')
+      .where({ id: anaId })
+      .update({ password: await hashPassword(PASSWORD, TEST_ROUNDS) });
+    try {
+      await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+      expect.fail('refresh should fail');
+    } catch (err) {
+      expect((err as { error?: string }).error).to.equal('invalid_grant');
+    }
+    const browser = new Browser(base);
+    const { result } = await authorize(browser);
+    const consent = await signIn(browser, result.url!);
+    expect(consent.callback).to.equal(undefined);
+    expect(consent.text).to.contain('Allow Wiki?');
   });
 
   it('denying consent sends access_denied back to the application', async () => {

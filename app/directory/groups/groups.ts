@@ -172,7 +172,7 @@ export async function membersOf(db: Db, groupId: number, limit = 100) {
     .select('users.id', 'users.username', 'users.name', 'users.is_active');
 }
 
-function modelRef(group: { id: number; name: string }) {
+export function modelRef(group: { id: number; name: string }) {
   return { app: 'roster.directory', model_name: 'group', pk: group.id, name: group.name };
 }
 
@@ -364,6 +364,25 @@ function superusers(db: Db) {
  */
 export async function lockSuperuserGroups(trx: Db): Promise<void> {
   await trx('groups').where('is_superuser', true).forUpdate().pluck('id');
+}
+
+/**
+ * For a change that takes administrator rights from many users at once (deactivating them, or
+ * removing them from one group): which of them must keep theirs so that an active administrator
+ * remains. None while someone else stays one; else the first of them (by id) who is one now.
+ * Inside the transaction, after lockSuperuserGroups.
+ */
+export async function lastAdministratorAmong(db: Db, userIds: number[], onlyGroup?: number): Promise<number | undefined> {
+  const remains = await superusers(db)
+    .where((q) => {
+      q.whereNotIn('users.id', userIds);
+      if (onlyGroup !== undefined) q.orWhereNot('groups.id', onlyGroup);
+    })
+    .first('users.id');
+  if (remains) return undefined;
+  const first = superusers(db).whereIn('users.id', userIds).orderBy('users.id');
+  if (onlyGroup !== undefined) first.where('groups.id', onlyGroup);
+  return (await first.first('users.id'))?.id;
 }
 
 /**

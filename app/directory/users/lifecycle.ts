@@ -8,6 +8,7 @@ import { parseIds } from '../../http/params.js';
 import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
 import { checkbox } from '../form-fields.js';
+import { matchingIds } from './bulk/matching.js';
 import { deleteUsers, dependents, findByIds, setActive } from './users.js';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -20,6 +21,7 @@ export function deleteUsersRoute(config: Config, db: Knex): Router {
     noun: ['user', 'users'],
     changedEvent: 'users-changed',
     back: () => '/directory/users',
+    matching: (_req, filter) => matchingIds(db, filter),
     load: async (req, ids, forReview) => {
       const users = await findByIds(db, parseIds(ids));
       if (!forReview) return users.map((u) => ({ id: u.id, label: u.username }));

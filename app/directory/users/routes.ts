@@ -7,6 +7,7 @@ import { actorOf } from '../../http/guard.js';
 import { isRegion } from '../../http/htmx.js';
 import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
+import { BULK_ACTIONS, bulkActionRoutes } from './bulk/routes.js';
 import { exportRoutes } from './export.js';
 import { folderPaths, folderTree } from './folders.js';
 import { attributesText, NEW_USER_VALUES, readUserForm, type UserFormErrors, type UserFormValues, userFormValues } from './form.js';
@@ -48,15 +49,16 @@ function showForm(
 }
 
 /**
- * The URL space /directory/users. The collection's fixed names (new, delete, export.csv, scheduled, …)
- * come first, so that none of them is read as a user id; then `:userId` loads the user once for every
- * route about one user: its page and form, its tabs, activation, recovery and offboarding.
+ * The URL space /directory/users. The collection's fixed names (new, delete, the bulk actions,
+ * export.csv, scheduled, …) come first, so that none of them is read as a user id; then `:userId`
+ * loads the user once for every route about one user: its page and form, its tabs, activation,
+ * recovery and offboarding.
  */
 export function userRoutes(config: Config, db: Knex): Router {
   const users = Router();
   const recovery = recoveryRoutes(config, db);
   const offboarding = offboardingRoutes(db);
-  users.use(listRoutes(db), exportRoutes(db), deleteUsersRoute(config, db), recovery.byId, offboarding.list);
+  users.use(listRoutes(db), exportRoutes(db), deleteUsersRoute(config, db), bulkActionRoutes(db), recovery.byId, offboarding.list);
   users.param('userId', loadSubject(db));
   users.use(
     '/:userId',
@@ -103,7 +105,18 @@ function listRoutes(db: Knex): Router {
     const paths = await folderPaths(db);
     const page = await searchUsers(db, filter, paths);
     const count = describeList(page, filter);
-    const locals = { title: 'Users', nav: 'users', filter, page, count, folders: folderTree(paths), sorts: SORTS, filterQuery, sortParam };
+    const locals = {
+      title: 'Users',
+      nav: 'users',
+      filter,
+      page,
+      count,
+      folders: folderTree(paths),
+      sorts: SORTS,
+      filterQuery,
+      sortParam,
+      bulkActions: BULK_ACTIONS,
+    };
     if (isRegion(req, 'users-table')) return res.fragment('directory/users/_results', locals);
     await res.page('directory/users/index', locals);
   });

@@ -135,6 +135,15 @@ export async function indexUsers(db: Db, ids: number[]): Promise<void> {
 }
 
 /**
+ * Copies a new status or folder into the search rows of these users, whose words stay the same:
+ * one statement however many users change (a bulk deactivation, a move), where indexUsers would
+ * write all their words again.
+ */
+export async function restampTerms(db: Db, ids: number[], change: { is_active: boolean } | { path: string }): Promise<void> {
+  if (ids.length) await db('user_terms').whereIn('user_id', ids).update(change);
+}
+
+/**
  * Inserts the search rows and username keys of users that have none yet (new users, a backfill),
  * and adds their words to the words that users have (search_words, which keeps a word once).
  */

@@ -165,7 +165,7 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
         .where({ id: before.id })
         .update({ ...changes, last_updated: new Date() });
       if (SEARCHED_COLUMNS.some((column) => column in changes)) await indexUsers(trx, [before.id]);
-      if (changes.is_active === false) await endAccess(trx, before.id);
+      if (changes.is_active === false) await endAccess(trx, [before.id]);
       const user = (await findById(trx, before.id))!;
       await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(user), changed }));
       return { ok: true as const, user, changed };
@@ -178,13 +178,13 @@ export async function updateUser(db: Db, before: User, fields: UserFields, actor
 }
 
 /**
- * A deactivated user's way in ends at once: every session and OAuth token. Inside the transaction
+ * Deactivated users' way in ends at once: every session and OAuth token. Inside the transaction
  * that deactivated them, which began with lockSuperuserGroups: it throws (and so rolls back) when
  * no active administrator would be left.
  */
-async function endAccess(trx: Db, userId: number): Promise<void> {
-  await trx('sessions').where({ user_id: userId }).delete();
-  await revokeUserTokens(trx, userId);
+export async function endAccess(trx: Db, userIds: number[]): Promise<void> {
+  await trx('sessions').whereIn('user_id', userIds).delete();
+  await revokeUserTokens(trx, userIds);
   await assertAdministratorRemains(trx);
 }
 
@@ -227,7 +227,7 @@ export async function setActive(db: Db, user: User, active: boolean, actor: Acto
     if ((await lockUser(trx, user.id)).isActive === active) return; // a double-submit: done already
     await trx('users').where({ id: user.id }).update({ is_active: active, last_updated: new Date() });
     await indexUsers(trx, [user.id]);
-    if (!active) await endAccess(trx, user.id);
+    if (!active) await endAccess(trx, [user.id]);
     await recordEvent(
       trx,
       actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(user), changed: ['is_active'], is_active: active }),
