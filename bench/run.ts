@@ -560,9 +560,9 @@ async function main() {
     console.log(`  slowest statement (${slowestStatement.ms} ms): ${slowestStatement.sql}`);
   }
 
-  /** The bulk deletes and the export, last: they change the data. */
+  /** The bulk deletes, deactivation and lockdown, and the export, last: they change the data. */
   const deletesAndExport = async () => {
-    // Bulk deletes over HTTP with an API token, each one transaction.
+    // Bulk writes over HTTP with an API token, each one transaction.
     const admin = await db('users').where({ username: 'bench-admin' }).first('id', 'username', 'email');
     const token = await createToken(
       db,
@@ -571,15 +571,17 @@ async function main() {
     );
     if (!token.ok) throw new Error('no token');
     const auth = { Authorization: `Bearer ${token.key}`, 'Content-Type': 'application/x-www-form-urlencoded' };
-    const timed = async (name: string, path: string, ids: (string | number)[]) => {
+    // Extra fields go with the ids; `json` asks for the per-row results as a program would.
+    const timed = async (name: string, path: string, ids: (string | number)[], fields: Record<string, string> = {}, json = false) => {
       await reset();
       const t0 = performance.now();
       const res = await fetch(`${base}${path}`, {
         method: 'POST',
         redirect: 'manual',
-        headers: auth,
-        body: new URLSearchParams(ids.map((id) => ['ids', String(id)])),
+        headers: json ? { ...auth, Accept: 'application/json' } : auth,
+        body: new URLSearchParams([...ids.map((id) => ['ids', String(id)]), ...Object.entries(fields)]),
       });
+      if (json) await res.json();
       const ms = performance.now() - t0;
       const { statements, slowestMs, slowestSql } = await stats();
       results.push({
@@ -602,6 +604,12 @@ async function main() {
     await timed(`bulk delete ${sessionIds.length} sessions`, `/directory/users/${heavyUserId}/sessions/delete`, sessionIds);
     const userIds = await db('users').where('path', 'users/partners').limit(1000).pluck('id');
     await timed(`bulk delete ${userIds.length} users`, '/directory/users/delete', userIds);
+    // Active users each time (earlier runs deactivated some), with their sessions.
+    const activeIn = (path: string) => db('users').where({ path, is_active: true }).limit(1000).pluck('id');
+    const deactivateIds = await activeIn('users/customers/apac');
+    await timed(`bulk deactivate ${deactivateIds.length} users`, '/directory/users/deactivate', deactivateIds, {}, true);
+    const lockdownIds = await activeIn('users/staff/support');
+    await timed(`bulk lockdown ${lockdownIds.length} users`, '/directory/users/lockdown', lockdownIds, { reason: 'bench' }, true);
 
     // The export of every user, streamed: its time, its size, and the server's RSS while it ran.
     const beforeExport = await stats();
@@ -662,7 +670,7 @@ async function main() {
     '',
     ...(tail
       ? [
-          '| bulk delete (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |',
+          '| bulk write (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |',
           '|---|---|---|---|---|',
           ...results
             .filter((r) => 'ms' in r)
