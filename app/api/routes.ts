@@ -9,7 +9,6 @@ import {
   createUser,
   deleteUsers,
   findById,
-  type User,
   type UserApiFilter,
   updateUser,
   userPaths,
