@@ -4,16 +4,11 @@ import { passwordProblem } from '../auth/passwords.js';
 import type { Config } from '../config.js';
 import { findGroupByUuid, groupsByOffset, memberIds } from '../directory/groups/groups.js';
 import { NEW_USER_VALUES, readUserForm, userFormValues } from '../directory/users/form.js';
+import { REASON_MAX } from '../directory/users/bulk/routes.js';
+import { SKIPPED } from '../directory/users/bulk/writes.js';
+import { lockDown } from '../directory/users/lockdown.js';
 import { loadSubject } from '../directory/users/request.js';
-import {
-  createUser,
-  deleteUsers,
-  findById,
-  type UserApiFilter,
-  updateUser,
-  userPaths,
-  usersByOffset,
-} from '../directory/users/users.js';
+import { createUser, deleteUsers, findById, type UserApiFilter, updateUser, userPaths, usersByOffset } from '../directory/users/users.js';
 import { HttpError, RuleError } from '../errors.js';
 import { actorOf } from '../http/guard.js';
 import { entryOf, parseId } from '../http/params.js';
@@ -176,6 +171,24 @@ export function apiRoutes(config: Config, db: Knex): Router {
     if (problem) return validationError(res, { password: problem });
     await recovery.setPassword(req, req.subject!, password);
     res.status(204).end();
+  });
+
+  // authentik's account lockdown (CoreApi.coreUsersAccountLockdownCreate): authentik answers with
+  // the link of a flow that does it; Roster does it at once (the same code as the pages' Lockdown)
+  // and links to the user's page, whose events say what was revoked. Without `user` authentik
+  // locks down the caller: here that is an administrator, which lockdown never acts on.
+  router.post('/core/users/account_lockdown/', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (body.user === undefined || body.user === null)
+      return validationError(res, { user: 'Name the user to lock down: an administrator cannot lock down their own account.' });
+    const id = parseId(typeof body.user === 'number' ? String(body.user) : body.user);
+    if (id === null) return validationError(res, { user: 'A valid integer is required.' });
+    const reason =
+      typeof body.reason === 'string' && body.reason.trim() ? body.reason.trim().slice(0, REASON_MAX) : 'Account lockdown through the API';
+    const [outcome] = await lockDown(db, [id], reason, actorOf(req));
+    if (!outcome || outcome.skipped === SKIPPED.gone) throw new HttpError(404, 'Not found.');
+    if (outcome.skipped) return void res.status(400).json({ detail: `Not locked down: ${outcome.skipped}.` });
+    res.json({ link: `${config.publicUrl}/directory/users/${id}` });
   });
 
   router.get('/core/groups/', async (req, res) => {

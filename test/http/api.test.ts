@@ -244,6 +244,40 @@ describe('integrations: API tokens, bearer form posts and the authentik-compatib
       expect(await queries(30)).to.equal(await queries(1));
     });
 
+    it('locks an account down (coreUsersAccountLockdownCreate): session, API token and password gone, the event says so', async () => {
+      const victimId = await createUser(t.db, { username: 'stolen-laptop' });
+      const victimKey = await tokenFor(victimId, 'victim-token');
+      const victim = agentFor(t.app);
+      await login(victim, 'stolen-laptop');
+      expect((await victim.get('/me')).status).to.equal(200);
+
+      const { link } = await api.coreUsersAccountLockdownCreate({ userAccountLockdownRequest: { user: victimId } });
+      expect(link).to.equal(`${t.config.publicUrl}/directory/users/${victimId}`);
+      const user = (await t.db('users').where({ id: victimId }).first())!;
+      expect(Boolean(user.is_active)).to.equal(false);
+      expect(user.password).to.equal(null);
+      expect((await victim.get('/me')).status, 'the old cookie').to.be.oneOf([302, 303]);
+      expect((await post('/directory/users', { username: 'x', path: 'users' }, victimKey)).status, 'the API token').to.equal(401);
+      const [event] = await t.db('events').where({ action: 'user_lockdown' });
+      expect(JSON.parse(event.context)).to.deep.include({ reason: 'Account lockdown through the API' });
+
+      // Again: nothing left to take away. Unknown users, bad ids, no user, oneself: refused.
+      const refused = async (request: object) => {
+        try {
+          await api.coreUsersAccountLockdownCreate({ userAccountLockdownRequest: request as never });
+          expect.fail('should be refused');
+        } catch (err) {
+          return (err as ResponseError).response.status;
+        }
+      };
+      expect(await refused({ user: victimId })).to.equal(400);
+      expect(await refused({ user: 999_999 })).to.equal(404);
+      expect(await refused({ user: -1 })).to.equal(400);
+      expect(await refused({})).to.equal(400);
+      expect(await refused({ user: adminId })).to.equal(400);
+      expect(await t.db('events').where({ action: 'user_lockdown' })).to.have.length(1);
+    });
+
     it("refuses a non-administrator's token with 403 and no token with 401", async () => {
       const memberApi = new CoreApi(new Configuration({ basePath: `${server.baseUrl}/api/v3`, accessToken: memberKey }));
       for (const [client, status] of [
