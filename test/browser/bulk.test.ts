@@ -59,9 +59,9 @@ describe('browser: bulk actions from the users list, lockdown from the user page
         // The list shows the change: without JavaScript, back at the same list URL.
         if (js === 'off') expect(page.url()).to.equal(list);
         const row = (n: number) => page.locator('tr', { has: page.getByRole('link', { name: `member-${js}-${n}`, exact: true }) });
-        await row(1).getByRole('cell', { name: 'No', exact: true }).waitFor();
-        await row(2).getByRole('cell', { name: 'No', exact: true }).waitFor();
-        await row(3).getByRole('cell', { name: 'Yes', exact: true }).waitFor();
+        await row(1).getByRole('cell', { name: 'Deactivated', exact: true }).waitFor();
+        await row(2).getByRole('cell', { name: 'Deactivated', exact: true }).waitFor();
+        await row(3).getByRole('cell', { name: 'Active', exact: true }).waitFor();
         expect(errors, 'browser errors').to.deep.equal([]);
       } finally {
         await context.close();
