@@ -68,6 +68,45 @@ describe('browser: bulk actions from the users list, lockdown from the user page
       }
     });
 
+    it(`schedules the offboarding of two selected users from the list (JavaScript ${js})`, async () => {
+      const folder = `leavers-${js}`;
+      for (const n of [1, 2]) await insertUser(f.t.db, { username: `leaver-${js}-${n}`, path: folder });
+      const context = await newContext(f.browser, js);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      try {
+        await signIn(page, 'akadmin');
+        await visit(page, `${f.baseUrl}/directory/users?path=${folder}`);
+        await page.getByLabel(`Select leaver-${js}-1`).check();
+        await page.getByLabel(`Select leaver-${js}-2`).check();
+        await page.locator('summary', { hasText: 'Actions' }).click();
+        await page.getByRole('button', { name: 'Schedule offboarding', exact: true }).click();
+
+        const review = dialog(page, js);
+        await review.getByText('Schedule the offboarding of 2 users?').waitFor();
+        await landed(page);
+        await review.getByLabel('Delete', { exact: true }).check();
+        await review.getByLabel('After days without login').check();
+        await review.getByLabel('Days without login', { exact: true }).fill('30');
+        if (process.env.SHOT) await page.screenshot({ path: `/tmp/bulk-offboarding-${js}.png`, fullPage: true });
+        await review.getByRole('button', { name: 'Schedule offboarding', exact: true }).click();
+
+        await review.getByText('Schedule the offboarding of 2 users: results').waitFor();
+        await page.locator('#toasts').getByText('Scheduled for 2 users: deletion after 30 days without login.').waitFor();
+        await landed(page);
+        await leaveResults(page, js);
+
+        await visit(page, `${f.baseUrl}/directory/users/scheduled`);
+        for (const n of [1, 2]) {
+          const row = page.locator('tr', { has: page.getByRole('link', { name: `leaver-${js}-${n}`, exact: true }) });
+          await row.getByText('after 30 days without login').waitFor();
+        }
+        expect(errors, 'browser errors').to.deep.equal([]);
+      } finally {
+        await context.close();
+      }
+    });
+
     it(`locks a user down from their page, with a reason (JavaScript ${js})`, async () => {
       const username = `suspect-${js}`;
       const userId = await createUser(f.t.db, { username });

@@ -345,6 +345,109 @@ describe('bulk actions on selected users', function () {
     });
   });
 
+  describe('schedule offboarding', () => {
+    let anaId: number;
+    let bobId: number;
+    const inDays = (days: number) => new Date(Math.floor((Date.now() + days * 86_400_000) / 60_000) * 60_000);
+    beforeEach(async () => {
+      anaId = await createUser(t.db, { username: 'ana' });
+      bobId = await createUser(t.db, { username: 'bob', isActive: false });
+    });
+
+    it("reviews with the user form's fields and defaults, and says who will be passed by", async () => {
+      const review = await admin.get(`/directory/users/schedule-offboarding?ids=${anaId},${adminId}`);
+      expect(review.status).to.equal(200);
+      expect(review.text)
+        .to.contain('Schedule the offboarding of 2 users?')
+        .and.contain('name="run_at"')
+        .and.match(/name="action" value="deactivate" checked/)
+        .and.contain('name="idle_days" min="1" max="3650" step="1" value="90"')
+        .and.contain('Will be skipped: You cannot schedule your own deactivation or deletion')
+        .and.contain('>Schedule offboarding</button>');
+      expect((await admin.get('/directory/users')).text).to.contain('/directory/users/schedule-offboarding');
+    });
+
+    it('schedules for each selected user, with a result per user and one event each', async () => {
+      const at = inDays(7);
+      const results = await act('/directory/users/schedule-offboarding', {
+        ids: [anaId, bobId, adminId, 999_999].map(String),
+        action: 'deactivate',
+        when: 'at',
+        run_at: at.toISOString().slice(0, 16),
+        reason: 'contracts end',
+      });
+      expect(outcomes(results)).to.deep.equal([
+        'ana: done',
+        'bob: bob is deactivated already',
+        'akadmin: You cannot schedule your own deactivation or deletion',
+        'user #999999: no longer exists',
+      ]);
+      const rows = await t.db('scheduled_actions');
+      expect(rows.map((r) => [r.user_id, r.action, new Date(r.run_at as Date).getTime(), r.reason])).to.deep.equal([
+        [anaId, 'deactivate', at.getTime(), 'contracts end'],
+      ]);
+      expect((await contexts('offboarding_scheduled')).map((c) => c.model.name)).to.deep.equal(['ana']);
+
+      // Deleting after idle days applies to the deactivated too, and replaces what was pending.
+      const idle = await act('/directory/users/schedule-offboarding', {
+        ids: [anaId, bobId].map(String),
+        action: 'delete',
+        idle_days: '30',
+      });
+      expect(outcomes(idle)).to.deep.equal(['ana: done', 'bob: done']);
+      const after = await t.db('scheduled_actions').orderBy('user_id');
+      expect(after.map((r) => [r.user_id, r.action, r.idle_days])).to.deep.equal([
+        [anaId, 'delete', 30],
+        [bobId, 'delete', 30],
+      ]);
+      const events = await contexts('offboarding_scheduled');
+      expect(events.map((c) => [c.model.name, c.replaced?.action ?? null])).to.deep.equal([
+        ['ana', null],
+        ['ana', 'deactivate'],
+        ['bob', null],
+      ]);
+    });
+
+    it('says the totals without JavaScript, and the same submit twice changes nothing more', async () => {
+      const fields = { ids: String(anaId), action: 'delete', when: 'idle', idle_days: '90', reason: '' };
+      const page = await post('/directory/users/schedule-offboarding', fields);
+      expect(page.status).to.equal(200);
+      expect(page.text).to.contain('Scheduled for 1 user: deletion after 90 days without login.');
+      await post('/directory/users/schedule-offboarding', fields);
+      expect(await count('events', { action: 'offboarding_scheduled' })).to.equal(1);
+      expect((await admin.get('/directory/users/scheduled')).text).to.contain('>ana</a>');
+    });
+
+    it('refuses a bad time or number of days on its field, keeping the selection and what was typed', async () => {
+      const cases: [Record<string, string>, string, string][] = [
+        [{ when: 'at', run_at: '2001-01-01T10:00' }, 'run_at', 'in the future'],
+        [{ when: 'at', run_at: '2027-02-31T10:00' }, 'run_at', 'Enter a date and time'],
+        [{ when: 'idle', idle_days: '0' }, 'idle_days', ''],
+        [{ when: 'idle', idle_days: '1e400' }, 'idle_days', ''],
+        [{ when: 'later', action: 'deactivate' }, 'when', 'Choose when'],
+        [{ when: 'idle', idle_days: '5', action: '__proto__' }, 'action', ''],
+      ];
+      for (const [fields, field, message] of cases) {
+        const res = await post(
+          '/directory/users/schedule-offboarding',
+          { ids: String(anaId), action: 'deactivate', ...fields },
+          { Accept: 'application/json' },
+        );
+        expect(res.status, JSON.stringify(fields)).to.equal(422);
+        expect(res.body.errors[field], JSON.stringify(fields)).to.be.a('string').and.contain(message);
+      }
+      const page = await post('/directory/users/schedule-offboarding', {
+        ids: String(anaId),
+        action: 'deactivate',
+        when: 'idle',
+        idle_days: '0',
+      });
+      expect(page.status).to.equal(422);
+      expect(page.text).to.contain(`name="ids" value="${anaId}"`).and.contain('value="0"').and.contain('aria-invalid="true"');
+      expect(await t.db('scheduled_actions')).to.deep.equal([]);
+    });
+  });
+
   describe('selecting every user the list matches', () => {
     let staff: number[];
     let otherId: number;
@@ -432,9 +535,20 @@ describe('bulk actions on selected users', function () {
       expect(none.text).to.contain('Nothing to deactivate');
       const some = await act('/directory/users/deactivate', { ids: [...hostile, String(anaId)] });
       expect(outcomes(some)).to.deep.equal(['ana: done']);
-      for (const url of ['add-to-group', 'remove-from-group', 'move', 'lockdown', 'end-sessions', 'activate']) {
+      for (const url of ['add-to-group', 'remove-from-group', 'move', 'lockdown', 'end-sessions', 'activate', 'schedule-offboarding']) {
         for (const value of ['__proto__', 'toString', '', 'a\u0000\u001b[31m', '<script>x</script>', 'é'.repeat(5000)]) {
-          const fields = { ids: String(anaId), group: value, path: value, reason: value, all: value, filter: value };
+          const fields = {
+            ids: String(anaId),
+            group: value,
+            path: value,
+            reason: value,
+            all: value,
+            filter: value,
+            action: value,
+            when: value,
+            run_at: value,
+            idle_days: value,
+          };
           const res = await post(`/directory/users/${url}`, fields);
           expect(res.status, `${url} ${value.slice(0, 20)}`).to.be.below(500);
           expect(res.text).to.not.contain('<script>x</script>');

@@ -260,7 +260,7 @@ describe('scheduled offboarding: the form, the list and cancelling', function ()
       { userId: anaId, username: 'ana', outcome: 'replaced' },
       { userId: ben, username: 'ben', outcome: 'skipped', why: 'ben is deactivated already' },
       { userId: adminId, username: 'akadmin', outcome: 'skipped', why: 'You cannot schedule your own deactivation or deletion' },
-      { userId: 999_999, username: null, outcome: 'skipped', why: 'There is no such user' },
+      { userId: 999_999, username: null, outcome: 'skipped', why: 'no longer exists' },
     ]);
     try {
       await scheduleOffboarding(t.db, [anaId], { ...spec, when: { at: new Date(Date.now() - 1000) } }, actor);

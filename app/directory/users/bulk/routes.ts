@@ -9,6 +9,15 @@ import { text } from '../../form-fields.js';
 import { findGroupByNameOrId, type Group, groupChoices } from '../../groups/groups.js';
 import { folderPaths } from '../folders.js';
 import { lockDown } from '../lockdown.js';
+import { NEW_OFFBOARDING, readOffboardingForm } from '../offboarding/form.js';
+import {
+  asScheduled,
+  describeScheduled,
+  OFFBOARDING_ACTIONS,
+  type OffboardingSpec,
+  SELF_OFFBOARDING,
+  scheduleOffboarding,
+} from '../offboarding/offboarding.js';
 import { pathProblem } from '../rules.js';
 import { dependents, findByIds, type User } from '../users.js';
 import { matchingIds } from './matching.js';
@@ -82,6 +91,18 @@ const reasonInput = (): BulkInput<string> => ({
   },
 });
 
+/** The fields of a scheduled offboarding, as on one user's form (and read by the same code). */
+const offboardingInput = (): BulkInput<OffboardingSpec> => ({
+  view: '../directory/users/offboarding/_bulk',
+  // The review opens with the form's defaults; the confirmation sends what was typed.
+  read: (source) => ({ ...(text(source.action) ? readOffboardingForm(source).values : NEW_OFFBOARDING) }),
+  parse: async (typed) => {
+    const form = readOffboardingForm(typed);
+    return form.spec ? { value: form.spec } : { errors: form.errors as Record<string, string> };
+  },
+  viewData: async () => ({ actions: OFFBOARDING_ACTIONS }),
+});
+
 /**
  * The list's bulk actions, in the order of its Actions menu (Delete has its own button). Another
  * action joins the menu by being added here.
@@ -141,6 +162,21 @@ const ACTIONS = [
     }),
     act: (db, ids, _, actor) => endSessionsOf(db, ids, actor),
     done: (what) => `Sessions of ${what} ended`,
+  }),
+  action<OffboardingSpec>({
+    slug: 'schedule-offboarding',
+    verb: 'Schedule offboarding',
+    phrase: (what) => `Schedule the offboarding of ${what}`,
+    warning: 'A user who has an action scheduled already gets this one in its place.',
+    input: offboardingInput,
+    preview: (user, seen) => ({ skip: user.id === seen.actorId ? SELF_OFFBOARDING : undefined }),
+    act: async (db, ids, spec, actor) =>
+      (await scheduleOffboarding(db, ids, spec, actor)).map((result) => ({
+        id: result.userId,
+        username: result.username ?? `user #${result.userId}`,
+        skipped: result.outcome === 'skipped' ? result.why : undefined,
+      })),
+    done: (what, spec) => `Scheduled for ${what}: ${describeScheduled(asScheduled(spec))}`,
   }),
   action<string>({
     slug: 'lockdown',

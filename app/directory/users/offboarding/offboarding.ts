@@ -4,6 +4,7 @@ import { RuleError } from '../../../errors.js';
 import { type Actor, actorEvent, recordEvents } from '../../../events/events.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
 import { nameProblem } from '../../../identity/names.js';
+import { SKIPPED } from '../bulk/writes.js';
 import { modelRef, toUser, type User } from '../users.js';
 
 /** What a scheduled action does, with the word the form shows for it. */
@@ -194,7 +195,7 @@ export async function scheduleOffboarding(
     const rows: Omit<ScheduledActionRow, 'id'>[] = [];
     for (const id of ids) {
       const user = users.get(id);
-      const why = user ? skipReason(user, spec, actor) : 'There is no such user';
+      const why = user ? skipReason(user, spec, actor) : SKIPPED.gone;
       if (!user || why) {
         results.push({ userId: id, username: user?.username ?? null, outcome: 'skipped', why: why! });
         continue;
