@@ -296,6 +296,15 @@ export function isMariaDb(db: Db): Promise<boolean> {
   return known;
 }
 
+/**
+ * A table read through the given index, whatever the planner would pick: on a small table MariaDB
+ * sorts all rows for a page rather than read the page from its index, and SQLite sometimes reads
+ * another index than the one that holds the order.
+ */
+export function throughIndex(db: Db, table: string, index: string, alias = table): Knex.Raw {
+  return db.raw(isSqlite(db) ? '?? as ?? indexed by ??' : '?? as ?? force index (??)', [table, alias, index]);
+}
+
 export function isSqlite(db: Db): boolean {
   return db.client.config.client === 'better-sqlite3';
 }

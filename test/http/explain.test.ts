@@ -1,5 +1,17 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import { pino } from 'pino';
+import { isKnownBrowser, rememberBrowser } from '../../app/auth/throttle/known-browsers.js';
+import { accountKey, bucketKey } from '../../app/auth/throttle/rules.js';
+import {
+  addressesSince,
+  blockBucket,
+  forgetAccount,
+  forgetBuckets,
+  readBuckets,
+  shouldNote,
+  sweep,
+} from '../../app/auth/throttle/store.js';
 import { isSqlite } from '../../app/db.js';
 import { addMember, ensureGroup } from '../../app/directory/groups/groups.js';
 import { moveUsers, setActiveOf } from '../../app/directory/users/bulk/writes.js';
@@ -7,6 +19,14 @@ import { folderPaths } from '../../app/directory/users/folders.js';
 import { planLimits, searchUsers } from '../../app/directory/users/list-query.js';
 import { parseFilter } from '../../app/directory/users/list-url.js';
 import { lockDown } from '../../app/directory/users/lockdown.js';
+import {
+  cancelScheduled,
+  listScheduled,
+  parseCursor,
+  scheduledFor,
+  scheduleOffboarding,
+} from '../../app/directory/users/offboarding/offboarding.js';
+import { runDueActions } from '../../app/directory/users/offboarding/scheduler.js';
 import { INDEXED_COLUMNS, writeTerms } from '../../app/directory/users/terms.js';
 import { searchEvents } from '../../app/events/events.js';
 import { listSessions } from '../../app/identity/sessions.js';
@@ -30,6 +50,9 @@ async function statementsOf(db: Knex, call: () => Promise<unknown>): Promise<Sta
   return seen;
 }
 
+/** The tables whose reads are checked: those that grow with the directory or with its traffic. */
+const TABLES = ['users', 'sessions', 'events', 'u', 'user_terms', 'w', 'run', 'login_failures', 'known_browsers', 'scheduled_actions'];
+
 /**
  * Table accesses that read a whole table instead of an index and, where the rows must come out of
  * an index in order (a page), accesses that sort instead.
@@ -43,22 +66,22 @@ async function problems(db: Knex, statement: Statement, ordered: boolean): Promi
     // A sort of a table's rows (beside a read of the table); a sort of a merged page of a few
     // ordered parts is not one.
     const sortsTable = (step: { parent: number }) =>
-      plan.some((p) => p.parent === step.parent && /^(SCAN|SEARCH) (users|sessions|events|user_terms|u|w|run)\b/.test(p.detail));
+      plan.some(
+        (p) =>
+          p.parent === step.parent
+          && /^(SCAN|SEARCH) (users|sessions|events|user_terms|u|w|run|login_failures|known_browsers|scheduled_actions)\b/.test(p.detail),
+      );
     return plan
       .filter(
         (p) =>
-          /^SCAN (users|sessions|events|user_terms|u|w|run)\b(?! USING)/.test(p.detail)
+          /^SCAN (users|sessions|events|user_terms|u|w|run|login_failures|known_browsers|scheduled_actions)\b(?! USING)/.test(p.detail)
           || (ordered && /TEMP B-TREE FOR ORDER BY/.test(p.detail) && sortsTable(p)),
       )
       .map((p) => p.detail);
   }
   const [rows] = await db.raw(`${settings}explain ${sql}`, statement.bindings as never);
   return (rows as { table: string; type: string; key: string | null; Extra: string | null }[])
-    .filter(
-      (r) =>
-        ['users', 'sessions', 'events', 'u', 'user_terms', 'w', 'run'].includes(r.table)
-        && (r.type === 'ALL' || !r.key || (ordered && /filesort/.test(r.Extra ?? ''))),
-    )
+    .filter((r) => TABLES.includes(r.table) && (r.type === 'ALL' || !r.key || (ordered && /filesort/.test(r.Extra ?? ''))))
     .map((r) => `${r.table}: ${r.type} ${r.key ?? 'no index'} ${r.Extra ?? ''}`);
 }
 
@@ -232,6 +255,79 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
       for (const statement of statements) expect(await problems(t.db, statement, ordered), statement.sql).to.deep.equal([]);
     });
   }
+
+  it('brute-force counters, known browsers and scheduled actions: every statement that reads rows reads them by an index', async () => {
+    const now = new Date();
+    const later = new Date(now.getTime() + 3_600_000);
+    const ids = await t.db('users').orderBy('id').limit(6000).pluck('id');
+    // Tables as busy as an attacked directory's: thousands of counters, browsers and actions.
+    await t.db.batchInsert(
+      'login_failures',
+      Array.from({ length: 3000 }, (_, i) => ({
+        bucket: bucketKey('client', `user${i % 1000}`, `10.0.${i % 250}.${i % 7}`, i),
+        kind: i % 3 ? 'client' : 'address',
+        account: i % 3 ? accountKey(`user${i % 1000}`) : null,
+        failures: 1 + (i % 9),
+        window_ends: i % 2 ? later : new Date(now.getTime() - 60_000),
+        last_failure: new Date(now.getTime() - i * 1000),
+        expires: new Date(now.getTime() + (i % 2 ? 1 : -1) * i * 1000),
+      })) as never,
+      400,
+    );
+    await t.db.batchInsert(
+      'known_browsers',
+      ids.map((id, i) => ({
+        user_id: id,
+        browser_hash: `h${i}`,
+        created: now,
+        last_used: new Date(now.getTime() - i * 86_400_000),
+      })) as never,
+      400,
+    );
+    const actor = { id: 0, username: 'explain', email: '' };
+    await scheduleOffboarding(t.db, ids, { action: 'deactivate', when: { idleDays: 365 }, reason: '' }, actor, now);
+    await t.db.raw(isSqlite(t.db) ? 'analyze' : 'analyze table login_failures, known_browsers, scheduled_actions');
+
+    const key = bucketKey('client', 'user7', '10.0.7.0', 7);
+    const calls: [string, boolean, () => Promise<unknown>][] = [
+      ['read counters', false, () => readBuckets(t.db, [key, bucketKey('address', '10.0.7.0')], now)],
+      ['block a counter', false, () => blockBucket(t.db, key, later)],
+      ['note a refusal', false, () => shouldNote(t.db, key, now)],
+      ['addresses that failed on an account', false, () => addressesSince(t.db, accountKey('user7'), new Date(now.getTime() - 3_600_000))],
+      ['forget counters', false, () => forgetBuckets(t.db, [key])],
+      ["forget an account's counters", false, () => forgetAccount(t.db, accountKey('user8'))],
+      ['sweep ended counters', false, () => sweep(t.db, now)],
+      ['a known browser', false, () => isKnownBrowser(t.db, ids[5], 'h5', now)],
+      ['remember a browser, forget stale ones', false, () => rememberBrowser(t.db, ids[6], 'new', now)],
+      ["a user's scheduled action", false, () => scheduledFor(t.db, ids[3])],
+      ['scheduled actions, first page', true, () => listScheduled(t.db, { descending: false, after: null })],
+      [
+        'scheduled actions, a later page, latest first',
+        true,
+        async () => {
+          const first = await listScheduled(t.db, { descending: true, after: null });
+          return listScheduled(t.db, { descending: true, after: parseCursor(first.next!) });
+        },
+      ],
+      [
+        'schedule for users who have actions',
+        false,
+        () => scheduleOffboarding(t.db, ids.slice(0, 300), { action: 'delete', when: { idleDays: 400 }, reason: '' }, actor, now),
+      ],
+      [
+        'cancel scheduled actions',
+        false,
+        async () => cancelScheduled(t.db, (await t.db('scheduled_actions').limit(50).pluck('id')) as number[], actor),
+      ],
+      // Nothing due: the scheduler's tick reads the due end of the index and stops.
+      ['the scheduler finds what is due', true, () => runDueActions(t.db, { now, deleteEvents: false, logger: pino({ level: 'silent' }) })],
+    ];
+    for (const [name, ordered, call] of calls) {
+      const statements = (await statementsOf(t.db, call)).filter((s) => /^\s*(select|update|delete)\b/i.test(s.sql));
+      expect(statements.length, name).to.be.greaterThan(0);
+      for (const statement of statements) expect(await problems(t.db, statement, ordered), `${name}: ${statement.sql}`).to.deep.equal([]);
+    }
+  });
 
   // Last: it changes the users the cases above read.
   it('bulk deactivation, move and lockdown: every statement that reads rows reads them by an index', async () => {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
-import { isMariaDb, isSqlite, prefixEnd, startsWithSql, toDate, whereStartsWith } from '../../db.js';
+import { isMariaDb, isSqlite, prefixEnd, startsWithSql, throughIndex, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
 import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE, SEGMENTS } from './list-url.js';
 import { type Match, matchOf, whereHasWords, whereMatches } from './search.js';
@@ -289,7 +289,7 @@ async function estimate(db: Db, scope: Scope): Promise<Counts> {
  */
 function lockedOrExpired(db: Db, scope: Scope): Knex.QueryBuilder {
   const part = (status: 'locked' | 'expired') => {
-    const rows = db.from(withIndex(db, 'users', STATUS_INDEXES[status])).select('users.id');
+    const rows = db.from(throughIndex(db, 'users', STATUS_INDEXES[status])).select('users.id');
     whereStatus(rows, status, scope.now);
     whereInFolder(rows, scope);
     if (scope.match) whereMatches(rows, scope.match);
@@ -310,7 +310,7 @@ const STATUS_INDEXES = { locked: 'users_locked_until', expired: 'users_valid_unt
  */
 function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Knex.QueryBuilder {
   const index = scope.paths ? 'user_terms_path' : columns.includes('username_key') ? 'user_terms_key' : 'user_terms_username';
-  const rows = db.from(withIndex(db, 'user_terms', index));
+  const rows = db.from(throughIndex(db, 'user_terms', index));
   rows.distinct(...columns);
   whereStartsWith(rows, 'term', word);
   whereInFolder(rows, scope);
@@ -345,11 +345,6 @@ function totalOf(counts: Counts): UserPage['total'] {
   if (values.length === 1)
     return values[0] > COUNT_CAP ? { count: COUNT_CAP - rare, atLeast: true } : { count: Math.max(0, values[0] - rare), atLeast: false };
   return { count: 0, atLeast: true }; // several common words: how many users have them all is not known cheaply
-}
-
-/** A table read through the given index (each database would pick another one for some filters). */
-function withIndex(db: Db, table: string, index: string, alias = table): Knex.Raw {
-  return db.raw(isSqlite(db) ? '?? as ?? indexed by ??' : '?? as ?? force index (??)', [table, alias, index]);
 }
 
 /**
@@ -424,7 +419,7 @@ async function walkPage(db: Db, scope: Scope, counts: Counts, rarest: string | n
   const walk = (segment: number | null) => {
     for (const folder of folders) {
       const part = db
-        .from(withIndex(db, 'users', folder === null ? `users_list_${index}` : `users_folder_${index}`))
+        .from(throughIndex(db, 'users', folder === null ? `users_list_${index}` : `users_folder_${index}`))
         .select('id', ...columns, db.raw(`${segment ?? 0} as seg`));
       if (folder === null) whereInFolder(part, scope);
       else part.where('path', folder);
@@ -472,7 +467,7 @@ function runsPage(db: Db, scope: Scope, word: string, terms: string[], pageSize:
     statuses.flatMap((status) =>
       ranges.map(({ segment, below }) => {
         const part = db
-          .from(withIndex(db, 'user_terms', RUNS[filter.sort]!, 'run'))
+          .from(throughIndex(db, 'user_terms', RUNS[filter.sort]!, 'run'))
           .select('run.user_id as id', ...columns.map((c) => `run.${c}`), db.raw(`${segment ?? 0} as seg`))
           .where('run.term', term);
         whereInFolder(part, scope, 'run.path');
@@ -606,7 +601,7 @@ function statusPage(db: Db, scope: Scope, status: 'locked' | 'expired', pageSize
   const order = forward ? 'asc' : 'desc';
   const [startsWith, bounds]: [string, string[]] = match ? startsWithSql('users.username_key', match.key) : ['0', []];
   const rows = db
-    .from(withIndex(db, 'users', STATUS_INDEXES[status]))
+    .from(throughIndex(db, 'users', STATUS_INDEXES[status]))
     .select(
       ...LIST_COLUMNS.map((c) => `users.${c}`),
       db.raw(

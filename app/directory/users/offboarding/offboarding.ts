@@ -1,5 +1,5 @@
 import type { Db, ScheduledActionRow } from '../../../db.js';
-import { toDate } from '../../../db.js';
+import { throughIndex, toDate } from '../../../db.js';
 import { RuleError } from '../../../errors.js';
 import { type Actor, actorEvent, recordEvents } from '../../../events/events.js';
 import { formatDateTime } from '../../../http/view-helpers.js';
@@ -321,7 +321,7 @@ export async function listScheduled(
   pageSize = 50,
 ): Promise<{ actions: ListedAction[]; next: string | null }> {
   const order = options.descending ? 'desc' : 'asc';
-  const query = db('scheduled_actions');
+  const query = db.from(throughIndex(db, 'scheduled_actions', 'scheduled_actions_due'));
   const after = options.after;
   if (after) {
     const beyond = options.descending ? '<' : '>';

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Config } from '../../../config.js';
 import type { Db, ScheduledActionRow } from '../../../db.js';
+import { throughIndex } from '../../../db.js';
 import { RuleError } from '../../../errors.js';
 import { systemActor } from '../../../events/events.js';
 import { lockSuperuserGroups } from '../../groups/groups.js';
@@ -29,7 +30,10 @@ export interface TickReport {
 
 /** Pending actions due by `now`, soonest first, after a place in that order. */
 async function dueActions(db: Db, now: Date, after: ScheduledActionRow | null): Promise<ScheduledActionRow[]> {
-  const query = db('scheduled_actions').where({ state: 'pending' }).where('due', '<=', now);
+  const query = db
+    .from(throughIndex(db, 'scheduled_actions', 'scheduled_actions_state_due'))
+    .where({ state: 'pending' })
+    .where('due', '<=', now);
   if (after) query.where('due', '>=', after.due).where((q) => q.where('due', '>', after.due).orWhere('id', '>', after.id));
   const rows = await query
     .orderBy([
