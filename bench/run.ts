@@ -1,9 +1,11 @@
 // `npm run bench -- [--users 1000000] [--sessions 2000000] [--events 5000000] [--duration 5] [--warmup 2] [--requests 200]
-//   [--matrix-requests 40] [--only matrix | --no-matrix] [--seed-only]`
+//   [--matrix-requests 40] [--only matrix|status|bulk | --no-matrix] [--seed-only]`
 // Builds (or reuses) a big directory on DATABASE_URL (default: SQLite in data/bench.sqlite3), starts
 // Roster in a child process (bench/server.ts), and measures each case over HTTP with autocannon from
-// this process, then the users list in every combination of folder, search, sort and status filter
-// (the matrix). Reports go to bench/results/.
+// this process, then the users list in every combination of folder, search, sort and filter (the
+// matrices: issue 16's searches, issue 17's status filter), then the bulk writes and the export.
+// `--only` runs one part: `matrix` (with the pages its throughput target compares), `status`, or
+// `bulk` (the bulk writes and the export). Reports go to bench/results/.
 
 import { execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,9 +36,12 @@ const { values: args } = parseArgs({
     'no-matrix': { type: 'boolean', default: false },
   },
 });
-if (args.only !== undefined && args.only !== 'matrix') throw new Error('--only takes one value: matrix');
-const ONLY_MATRIX = args.only === 'matrix';
-if (ONLY_MATRIX && args['no-matrix']) throw new Error('--only matrix and --no-matrix exclude each other');
+const ONLY = args.only;
+if (ONLY !== undefined && !['matrix', 'status', 'bulk'].includes(ONLY)) throw new Error('--only takes one of: matrix, status, bulk');
+if (ONLY !== undefined && args['no-matrix']) throw new Error('--only and --no-matrix exclude each other');
+/** Whether this run measures that part. */
+const runs = (part: 'cases' | 'matrix' | 'status' | 'bulk') =>
+  ONLY === undefined ? part === 'cases' || part === 'bulk' || !args['no-matrix'] : ONLY === part;
 const USERS = Number(args.users);
 const SESSIONS = Number(args.sessions);
 const EVENTS = Number(args.events);
@@ -125,6 +130,17 @@ async function prepare(): Promise<{ heavyUserId: number }> {
   if (haveSessions < SESSIONS) await bulk('sessions', SESSIONS - haveSessions, (i) => session(someone(i), i));
   const haveEvents = await count('events');
   if (haveEvents < EVENTS) await bulk('events', EVENTS - haveEvents, (i) => event(someone(i), i));
+  // Locked and expired users, as a directory has them (issue 17's status filter): 1 in 1,000
+  // locked (for ten years, so the data stays the same between runs), 1 in 200 expired.
+  const YEAR = 365 * 86_400_000;
+  if (!(await db('users').whereNotNull('locked_until').first('id')))
+    await db('users')
+      .whereRaw('id % 1000 = 7')
+      .update({ locked_until: new Date(now + 10 * YEAR), lock_reason: 'bench: 20 failed logins from 3 addresses' });
+  if (!(await db('users').whereNotNull('valid_until').first('id')))
+    await db('users')
+      .whereRaw('id % 200 = 11')
+      .update({ valid_until: new Date(now - YEAR / 12) });
   if (isSqlite(db)) await db.raw('analyze');
   return { heavyUserId };
 }
@@ -155,12 +171,43 @@ const MATRIX_SEARCHES = [
 ];
 /** "default" (no sort: username order, or best match with a search), then each sort key both ways. */
 const MATRIX_SORTS = ['', ...Object.keys(SORTS).flatMap((key) => [key, `-${key}`])];
-const MATRIX_ACTIVE = [
-  { label: 'active only', active: '' },
-  { label: 'show deactivated', active: 'all' },
-];
-/** Issue 16's targets, on MariaDB and on SQLite. */
-const TARGETS = { p50Ms: 10, p99Ms: 25, statementMs: 20, statements: 4, throughputPct: 60 };
+
+/** A matrix: the users list in every combination of its dimensions, judged by its issue's targets. */
+interface Matrix {
+  title: string;
+  /** The dimensions, for the report's first sentence. */
+  dimensions: string;
+  folders: typeof MATRIX_FOLDERS;
+  searches: typeof MATRIX_SEARCHES;
+  sorts: string[];
+  filters: { label: string; params: Record<string, string> }[];
+  targets: { p50Ms: number; p99Ms?: number; statementMs: number; statements?: number; throughputPct?: number };
+}
+
+/** Issue 16: every folder, search and sort, active users only or with the deactivated ones. */
+const SEARCH_MATRIX: Matrix = {
+  title: 'The users list in every combination',
+  dimensions: 'the searches below × the default order and each sort both ways × active users only or with the deactivated ones',
+  folders: MATRIX_FOLDERS,
+  searches: MATRIX_SEARCHES,
+  sorts: MATRIX_SORTS,
+  filters: [
+    { label: 'active only', params: {} },
+    { label: 'show deactivated', params: { active: 'all' } },
+  ],
+  targets: { p50Ms: 10, p99Ms: 25, statementMs: 20, statements: 4, throughputPct: 60 },
+};
+
+/** Issue 17: each status of the filter, in each folder, with and without a search, in the usual orders. */
+const STATUS_MATRIX: Matrix = {
+  title: 'The status filter in every folder, search and order',
+  dimensions: 'no search or the name word `müller` × the default order, name, username and newest login × each status',
+  folders: MATRIX_FOLDERS,
+  searches: MATRIX_SEARCHES.filter((s) => s.q === '' || s.q === 'müller'),
+  sorts: ['', 'name', 'username', '-last_login'],
+  filters: ['active', 'deactivated', 'locked', 'expired'].map((status) => ({ label: `status=${status}`, params: { status } })),
+  targets: { p50Ms: 5, statementMs: 20 },
+};
 /** Per combination: warm-up requests (unmeasured, at most 1 s of them), and the most time its measured requests may take. */
 const MATRIX_WARMUP = 5;
 const MATRIX_SECONDS = 3;
@@ -218,7 +265,7 @@ interface MatrixRow {
   q: string;
   search: string;
   sort: string;
-  active: string;
+  filter: string;
   url: string;
   p50: number;
   p99: number;
@@ -231,7 +278,7 @@ interface MatrixRow {
 }
 
 /** "root · q=e · -name · show deactivated": which combination a row is. */
-const combination = (r: MatrixRow) => `${r.folder} · ${r.q ? `q=${r.q}` : 'no search'} · ${r.sort || 'default'} · ${r.active}`;
+const combination = (r: MatrixRow) => `${r.folder} · ${r.q ? `q=${r.q}` : 'no search'} · ${r.sort || 'default'} · ${r.filter}`;
 /** The statuses of a combination's answers: "200" when all were, else each with its count ("200×44 503×2"). */
 const answers = (r: MatrixRow) => {
   const seen = Object.entries(r.statuses);
@@ -276,23 +323,23 @@ async function measureCombination(server: Counters, url: string, headers: Record
 }
 
 /** Every combination of the matrix, in order, with a console line for each. */
-async function runMatrix(server: Counters, base: string, headers: Record<string, string>): Promise<MatrixRow[]> {
+async function runMatrix(server: Counters, base: string, headers: Record<string, string>, matrix: Matrix): Promise<MatrixRow[]> {
   const rows: MatrixRow[] = [];
-  const total = MATRIX_FOLDERS.length * MATRIX_SEARCHES.length * MATRIX_SORTS.length * MATRIX_ACTIVE.length;
+  const total = matrix.folders.length * matrix.searches.length * matrix.sorts.length * matrix.filters.length;
   const t0 = performance.now();
-  console.log(`\nMatrix: ${total} combinations, ${MATRIX_REQUESTS} sequential requests each (at most ${MATRIX_SECONDS} s)`);
-  for (const { folder, path } of MATRIX_FOLDERS)
-    for (const { kind, q } of MATRIX_SEARCHES)
-      for (const sort of MATRIX_SORTS)
-        for (const { label, active } of MATRIX_ACTIVE) {
-          const params = new URLSearchParams(Object.entries({ path, q, sort, active }).filter(([, value]) => value));
+  console.log(`\n${matrix.title}: ${total} combinations, ${MATRIX_REQUESTS} sequential requests each (at most ${MATRIX_SECONDS} s)`);
+  for (const { folder, path } of matrix.folders)
+    for (const { kind, q } of matrix.searches)
+      for (const sort of matrix.sorts)
+        for (const { label, params: filter } of matrix.filters) {
+          const params = new URLSearchParams(Object.entries({ path, q, sort, ...filter }).filter(([, value]) => value));
           const url = `/directory/users${params.size ? `?${params}` : ''}`;
           const row: MatrixRow = {
             folder,
             q,
             search: kind,
             sort,
-            active: label,
+            filter: label,
             url,
             ...(await measureCombination(server, base + url, headers)),
           };
@@ -311,8 +358,9 @@ interface TargetCheck {
   pass: boolean;
 }
 
-/** The worst combination for each figure, and each target of issue 16 passed or failed. */
-function judgeMatrix(rows: MatrixRow[], throughput: { listRps: number; bareRps: number }) {
+/** The worst combination for each figure, and each target of the matrix passed or failed. */
+function judgeMatrix(matrix: Matrix, rows: MatrixRow[], throughput: { listRps: number; bareRps: number }) {
+  const TARGETS = matrix.targets;
   const worstBy = (key: 'p50' | 'p99' | 'statements' | 'slowestMs') => rows.reduce((worst, r) => (r[key] > worst[key] ? r : worst));
   const p50 = worstBy('p50');
   const p99 = worstBy('p99');
@@ -331,13 +379,13 @@ function judgeMatrix(rows: MatrixRow[], throughput: { listRps: number; bareRps: 
     not200: { combinations: not200.map(combination) },
   };
   const pct = Math.round((100 * throughput.listRps) / throughput.bareRps);
-  const targets: TargetCheck[] = [
+  const targets: (TargetCheck | false)[] = [
     {
       target: `every combination p50 <= ${TARGETS.p50Ms} ms`,
       found: `worst ${p50.p50} ms: ${combination(p50)}`,
       pass: p50.p50 <= TARGETS.p50Ms,
     },
-    {
+    TARGETS.p99Ms !== undefined && {
       target: `every combination p99 <= ${TARGETS.p99Ms} ms`,
       found: `worst ${p99.p99} ms: ${combination(p99)}`,
       pass: p99.p99 <= TARGETS.p99Ms,
@@ -352,12 +400,12 @@ function judgeMatrix(rows: MatrixRow[], throughput: { listRps: number; bareRps: 
       found: unavailable.length ? `${worst.unavailable.responses} in ${unavailable.length} combinations: ${some(unavailable)}` : 'none',
       pass: !unavailable.length,
     },
-    {
+    TARGETS.statements !== undefined && {
       target: `<= ${TARGETS.statements} statements per request`,
       found: `most ${statements.statements}: ${combination(statements)}`,
       pass: statements.statements <= TARGETS.statements,
     },
-    {
+    TARGETS.throughputPct !== undefined && {
       target: `default list page >= ${TARGETS.throughputPct}% of the bare Express + EJS page (req/s at 10 connections)`,
       found: `${throughput.listRps} / ${throughput.bareRps} req/s = ${pct}%`,
       pass: pct >= TARGETS.throughputPct,
@@ -368,32 +416,33 @@ function judgeMatrix(rows: MatrixRow[], throughput: { listRps: number; bareRps: 
       pass: !not200.length,
     },
   ];
-  return { worst, targets };
+  return { worst, targets: targets.filter((t): t is TargetCheck => t !== false) };
 }
 
 /** Text for a Markdown table's cell. */
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
 /** The matrix's part of the report: its searches, the targets, the worst of each figure, every combination. */
-function matrixMarkdown({ rows, worst, targets }: { rows: MatrixRow[] } & ReturnType<typeof judgeMatrix>): string[] {
+function matrixMarkdown(matrix: Matrix, { rows, worst, targets }: { rows: MatrixRow[] } & ReturnType<typeof judgeMatrix>): string[] {
+  const TARGETS = matrix.targets;
   const misses = (r: MatrixRow) =>
     [
       r.p50 > TARGETS.p50Ms && 'p50',
-      r.p99 > TARGETS.p99Ms && 'p99',
+      TARGETS.p99Ms !== undefined && r.p99 > TARGETS.p99Ms && 'p99',
       r.slowestMs > TARGETS.statementMs && 'statement time',
-      r.statements > TARGETS.statements && 'statements',
+      TARGETS.statements !== undefined && r.statements > TARGETS.statements && 'statements',
       r.statuses['503'] && '503',
     ]
       .filter(Boolean)
       .join(', ');
   return [
-    `## The users list in every combination (${rows.length})`,
+    `## ${matrix.title} (${rows.length})`,
     '',
-    `Folders ${MATRIX_FOLDERS.map((f) => f.folder).join(', ')} (with their subfolders) × the searches below × the default order and each sort both ways × active users only or with the deactivated ones. Each combination: ${MATRIX_WARMUP} unmeasured requests (fewer if they take over 1 s), one probe whose SQL statements are counted ("SQL"), then ${MATRIX_REQUESTS} sequential requests over one connection (fewer if they take over ${MATRIX_SECONDS} s: "n") for p50 and p99 (nearest rank). "Slowest SQL": the slowest statement of the probe and those requests. "Answers": the status of every request, with a count where they differ.`,
+    `Folders ${matrix.folders.map((f) => f.folder).join(', ')} (with their subfolders) × ${matrix.dimensions}. Each combination: ${MATRIX_WARMUP} unmeasured requests (fewer if they take over 1 s), one probe whose SQL statements are counted ("SQL"), then ${MATRIX_REQUESTS} sequential requests over one connection (fewer if they take over ${MATRIX_SECONDS} s: "n") for p50 and p99 (nearest rank). "Slowest SQL": the slowest statement of the probe and those requests. "Answers": the status of every request, with a count where they differ.`,
     '',
     '| search | kind | why |',
     '|---|---|---|',
-    ...MATRIX_SEARCHES.map((s) => `| ${s.q ? `\`${s.q}\`` : '—'} | ${s.kind} | ${s.why} |`),
+    ...matrix.searches.map((s) => `| ${s.q ? `\`${s.q}\`` : '—'} | ${s.kind} | ${s.why} |`),
     '',
     '| target | found | |',
     '|---|---|---|',
@@ -405,7 +454,7 @@ function matrixMarkdown({ rows, worst, targets }: { rows: MatrixRow[] } & Return
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.folder} | ${r.q ? `\`${r.q}\`` : '—'} | ${r.sort || 'default'} | ${r.active} | ${r.p50} | ${r.p99} | ${r.requests} | ${r.statements} | ${r.slowestMs} | ${answers(r)} | ${misses(r)} |`,
+        `| ${r.folder} | ${r.q ? `\`${r.q}\`` : '—'} | ${r.sort || 'default'} | ${r.filter} | ${r.p50} | ${r.p99} | ${r.requests} | ${r.statements} | ${r.slowestMs} | ${answers(r)} | ${misses(r)} |`,
     ),
     '',
   ];
@@ -545,19 +594,25 @@ async function main() {
   const bareUrl = `http://127.0.0.1:${ports.barePort}`;
   const BARE_PAGE_CASE = 'bare Express + EJS page, same 50 rows';
   // The throughput target compares the bare page and the list's default page, in the same run.
-  if (!ONLY_MATRIX) await measure('bare Express route (ceiling)', `${bareUrl}/`, {});
-  await measure(BARE_PAGE_CASE, `${bareUrl}/users`, {}, true);
-  for (const c of ONLY_MATRIX ? cases.slice(0, 1) : cases) await measure(c.name, `${base}${c.path}`, { cookie }, c.list);
+  if (runs('cases')) await measure('bare Express route (ceiling)', `${bareUrl}/`, {});
+  if (runs('cases') || runs('matrix')) await measure(BARE_PAGE_CASE, `${bareUrl}/users`, {}, true);
+  for (const c of runs('cases') ? cases : runs('matrix') ? cases.slice(0, 1) : [])
+    await measure(c.name, `${base}${c.path}`, { cookie }, c.list);
   const rps = (name: string) => results.find((r) => r.case === name)?.rps10 as number;
   const throughput = { listRps: rps(cases[0].name), bareRps: rps(BARE_PAGE_CASE) };
 
-  const matrixRows = args['no-matrix'] ? null : await runMatrix({ reset, stats }, base, { cookie });
-  const matrix = matrixRows && { rows: matrixRows, ...judgeMatrix(matrixRows, throughput) };
-  if (matrix) {
-    console.log('\nMatrix, worst of each:');
-    for (const t of matrix.targets) console.log(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.found}`);
-    const { slowestStatement } = matrix.worst;
-    console.log(`  slowest statement (${slowestStatement.ms} ms): ${slowestStatement.sql}`);
+  const matrices = [];
+  for (const [part, spec] of [
+    ['matrix', SEARCH_MATRIX],
+    ['status', STATUS_MATRIX],
+  ] as const) {
+    if (!runs(part)) continue;
+    const rows = await runMatrix({ reset, stats }, base, { cookie }, spec);
+    const judged = { spec, rows, ...judgeMatrix(spec, rows, throughput) };
+    console.log(`\n${spec.title}, worst of each:`);
+    for (const t of judged.targets) console.log(`  ${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.found}`);
+    console.log(`  slowest statement (${judged.worst.slowestStatement.ms} ms): ${judged.worst.slowestStatement.sql}`);
+    matrices.push(judged);
   }
 
   /** The bulk deletes, deactivation and lockdown, and the export, last: they change the data. */
@@ -610,6 +665,15 @@ async function main() {
     await timed(`bulk deactivate ${deactivateIds.length} users`, '/directory/users/deactivate', deactivateIds, {}, true);
     const lockdownIds = await activeIn('users/staff/support');
     await timed(`bulk lockdown ${lockdownIds.length} users`, '/directory/users/lockdown', lockdownIds, { reason: 'bench' }, true);
+    const offboardIds = await activeIn('users/staff/sales');
+    const offboarding = { action: 'deactivate', when: 'idle', idle_days: '365', reason: 'bench' };
+    await timed(
+      `bulk schedule offboarding ${offboardIds.length} users`,
+      '/directory/users/schedule-offboarding',
+      offboardIds,
+      offboarding,
+      true,
+    );
 
     // The export of every user, streamed: its time, its size, and the server's RSS while it ran.
     const beforeExport = await stats();
@@ -637,7 +701,7 @@ async function main() {
     );
     return { cached, exportRow };
   };
-  const tail = ONLY_MATRIX ? null : await deletesAndExport();
+  const tail = runs('bulk') ? await deletesAndExport() : null;
   const server = await stats();
 
   const report = {
@@ -647,7 +711,7 @@ async function main() {
     serverPeakRssMb: server.peakRssMb,
     node: process.version,
     results,
-    ...(matrix && { matrix: { requests: MATRIX_REQUESTS, warmup: MATRIX_WARMUP, searches: MATRIX_SEARCHES, ...matrix } }),
+    matrices: matrices.map(({ spec, ...judged }) => ({ ...spec, requests: MATRIX_REQUESTS, warmup: MATRIX_WARMUP, ...judged })),
   };
   fs.mkdirSync('bench/results', { recursive: true });
   const stem = `bench/results/${isSqlite(db) ? 'sqlite' : 'mysql'}-${report.date.replace(/[:.]/g, '-')}`;
@@ -681,7 +745,7 @@ async function main() {
           '',
         ]
       : []),
-    ...(matrix ? matrixMarkdown(matrix) : []),
+    ...matrices.flatMap(({ spec, ...judged }) => matrixMarkdown(spec, judged)),
   ].join('\n');
   fs.writeFileSync(`${stem}.md`, md);
   console.log(`\nReport: ${stem}.md (server peak RSS ${report.serverPeakRssMb} MB)`);
