@@ -14,6 +14,7 @@ import * as searchRunsKey from './20261202_12_search_runs_key.js';
 import * as accountState from './20261202_13_account_state.js';
 import * as loginThrottle from './20261202_14_login_throttle.js';
 import * as scheduledActions from './20261202_15_scheduled_actions.js';
+import * as statusIndexes from './20261207_16_status_indexes.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261202_13_account_state': accountState,
   '20261202_14_login_throttle': loginThrottle,
   '20261202_15_scheduled_actions': scheduledActions,
+  '20261207_16_status_indexes': statusIndexes,
 };

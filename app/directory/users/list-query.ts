@@ -592,22 +592,21 @@ async function collectPage(db: Db, scope: Scope, word: string, pageSize: number)
 }
 
 /**
- * The locked or expired users in scope, read from the index of their column (few users), sorted in
- * the order, beyond the cursor, and counted whole.
+ * The locked or expired users in scope (few), read from the index of their column, which holds the
+ * folder, initials and every order's keys: sorted in the order from the index, beyond the cursor,
+ * counted whole; only the page's rows are read.
  */
 function statusPage(db: Db, scope: Scope, status: 'locked' | 'expired', pageSize: number): Promise<ListRow[]> {
   const { filter, match } = scope;
   const forward = towardsLarger(filter);
-  const order = forward ? 'asc' : 'desc';
-  const [startsWith, bounds]: [string, string[]] = match ? startsWithSql('users.username_key', match.key) : ['0', []];
+  const ranked = filter.sort === 'match' && match;
+  const [startsWith, bounds]: [string, string[]] = ranked ? startsWithSql('users.username_key', match.key) : ['0', []];
   const rows = db
     .from(throughIndex(db, 'users', STATUS_INDEXES[status]))
     .select(
-      ...LIST_COLUMNS.map((c) => `users.${c}`),
-      db.raw(
-        `${filter.sort === 'match' ? `case when ${startsWith} then 0 else 1 end` : '0'} as seg`,
-        filter.sort === 'match' ? bounds : [],
-      ),
+      'users.id',
+      ...ORDERS[filter.sort].columns.map((c) => `users.${c}`),
+      db.raw(`${ranked ? `case when ${startsWith} then 0 else 1 end` : '0'} as seg`, bounds),
       db.raw('count(*) over () as total'),
     );
   whereStatus(rows, status, scope.now);
@@ -618,9 +617,7 @@ function statusPage(db: Db, scope: Scope, status: 'locked' | 'expired', pageSize
     if (filter.sort === 'match') whereBeyondRanked(page, filter.page, forward);
     else whereBeyond(page, filter.sort, filter.page, forward);
   }
-  const keys = filter.sort === 'match' ? ['seg', ...ORDERS.match.columns] : ORDERS[filter.sort].columns;
-  page.orderBy(keys.map((column) => ({ column, order }))).limit(pageSize + 1);
-  return runLimited<ListRow>(db, page.toSQL().toNative());
+  return readParts(db, [page], filter, pageSize, { extra: ', p.total' });
 }
 
 function toListed(row: ListRow, now: Date): ListedUser {

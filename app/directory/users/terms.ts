@@ -138,9 +138,13 @@ export async function indexUsers(db: Db, ids: number[]): Promise<void> {
  * Copies a new status or folder into the search rows of these users, whose words stay the same:
  * one statement however many users change (a bulk deactivation, a move), where indexUsers would
  * write all their words again.
+ *
+ * Each changed row moves in five indexes. MariaDB changes the rows in the order of the table (by
+ * word), so that the indexes led by the word are changed in their order too: 20–25% faster for a
+ * thousand users at a million (bench/README.md). SQLite's UPDATE has no ORDER BY; Knex leaves it out.
  */
 export async function restampTerms(db: Db, ids: number[], change: { is_active: boolean } | { path: string }): Promise<void> {
-  if (ids.length) await db('user_terms').whereIn('user_id', ids).update(change);
+  if (ids.length) await db('user_terms').whereIn('user_id', ids).orderBy(['term', 'user_id']).update(change);
 }
 
 /**
