@@ -308,8 +308,9 @@ const STATUS_INDEXES = { locked: 'users_locked_until', expired: 'users_valid_unt
  * users for DISTINCT from the (user_id, term) index in order, looking up each row's status (0.8 s
  * for "e" at a million users, against 8 ms on this one).
  */
-function holders(db: Db, scope: Scope, word: string, columns = ['user_id']): Knex.QueryBuilder {
-  const index = scope.paths ? 'user_terms_path' : columns.includes('username_key') ? 'user_terms_key' : 'user_terms_username';
+function holders(db: Db, scope: Scope, word: string, columns = ['user_id'], orderIndex?: string): Knex.QueryBuilder {
+  const index =
+    orderIndex ?? (scope.paths ? 'user_terms_path' : columns.includes('username_key') ? 'user_terms_key' : 'user_terms_username');
   const rows = db.from(throughIndex(db, 'user_terms', index));
   rows.distinct(...columns);
   whereStartsWith(rows, 'term', word);
@@ -574,16 +575,25 @@ async function collectPage(db: Db, scope: Scope, word: string, pageSize: number)
   }
   const { columns } = ORDERS[filter.sort];
   const forward = towardsLarger(filter);
+  const others = match!.words.filter((w) => w !== word);
+  // A filter of the flag only, over a range of folders or none: the word's rows in the order's
+  // index of user_terms hold the order's keys too, so the matches are sorted without reading a user
+  // row (a word with 30,000 users of whom 1,700 are deactivated: 40 → 14 ms on MariaDB).
+  if (!scope.paths && (!filter.status || filter.status === 'deactivated')) {
+    const sorted = db
+      .from(holders(db, scope, word, ['user_id', ...columns], RUNS[filter.sort]).as('h'))
+      .select('user_id as id', ...columns, db.raw('0 as seg'), db.raw('count(*) over () as total'));
+    whereHasWords(sorted, others, 'h.user_id');
+    const page = db.from(sorted.as('m')).select('*');
+    if (filter.page) whereBeyond(page, filter.sort, filter.page, forward);
+    return readParts(db, [page], filter, pageSize, { extra: ', p.total' });
+  }
   const order = forward ? 'asc' : 'desc';
   const matches = db
     .from(holders(db, scope, word).as('h'))
     .joinRaw(`${thenJoin(db)} users on users.id = h.user_id`)
     .select(...LIST_COLUMNS.map((c) => `users.${c}`), db.raw('0 as seg'), db.raw('count(*) over () as total'));
-  whereHasWords(
-    matches,
-    match!.words.filter((w) => w !== word),
-    'users.id',
-  );
+  whereHasWords(matches, others, 'users.id');
   if (filter.status) whereStatus(matches, filter.status, scope.now);
   const page = db.from(matches.as('m')).select('*');
   if (filter.page) whereBeyond(page, filter.sort, filter.page, forward);
