@@ -213,6 +213,11 @@ describe('the hot queries use their indexes (EXPLAIN)', function () {
     ['list, status active, a rare word (collected)', false, (db) => list(db, { status: 'active', q: 'user00012' })],
     ['list, status deactivated, by last login', true, (db) => list(db, { status: 'deactivated', sort: '-last_login' })],
     ['list, status deactivated in a folder', true, (db) => list(db, { status: 'deactivated', path: 'users/staff' })],
+    [
+      'list, status deactivated, a rare word by name (sorted on its search rows)',
+      false,
+      (db) => list(db, { status: 'deactivated', q: 'user00012', sort: 'name' }),
+    ],
     ['list, status locked (reads its index, sorts the few)', false, (db) => list(db, { status: 'locked' })],
     ['list, status locked in a folder, by name', false, (db) => list(db, { status: 'locked', path: 'users/customers', sort: 'name' })],
     ['list, status expired, a common word, best match', false, (db) => list(db, { status: 'expired', q: 'name' })],
