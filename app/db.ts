@@ -365,10 +365,16 @@ export function prefixEnd(prefix: string): string | null {
  * not (SQLite's LIKE ignores case, so it cannot use a normal index). Only for columns compared by
  * code point: SQLite's default collation, utf8mb4_bin on MariaDB (username, path, group name).
  */
-export function whereStartsWith(qb: Knex.QueryBuilder, column: string, prefix: string): void {
-  qb.where(column, '>=', prefix);
+export function whereStartsWith(qb: Knex.QueryBuilder, column: string | Knex.Raw, prefix: string): void {
+  const ref = columnRef(qb, column);
+  qb.where(ref, '>=', prefix);
   const end = prefixEnd(prefix);
-  if (end !== null) qb.where(column, '<', end);
+  if (end !== null) qb.where(ref, '<', end);
+}
+
+/** A column by name, or an expression of it, as one type for Knex's where clauses. */
+export function columnRef(qb: Knex.QueryBuilder, column: string | Knex.Raw): Knex.Raw {
+  return typeof column === 'string' ? qb.client.raw('??', [column]) : column;
 }
 
 /** whereStartsWith as SQL text and bindings, for a select list or a raw statement. */

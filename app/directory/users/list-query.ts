@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db, UserRow } from '../../db.js';
-import { isMariaDb, isSqlite, prefixEnd, startsWithSql, throughIndex, toDate, whereStartsWith } from '../../db.js';
+import { columnRef, isMariaDb, isSqlite, prefixEnd, startsWithSql, throughIndex, toDate, whereStartsWith } from '../../db.js';
 import { HttpError } from '../../errors.js';
 import { type Cursor, encodeCursor, type ListFilter, type Order, PAGE_SIZE, SEGMENTS } from './list-url.js';
 import { type Match, matchOf, whereHasWords, whereMatches } from './search.js';
@@ -168,11 +168,12 @@ function foldersIn(path: string, paths: string[] | null): string[] | null {
 }
 
 /** Users in the scope's folder, by the known folders or as a range of paths. */
-function whereInFolder(qb: Knex.QueryBuilder, scope: Scope, column = 'path'): void {
+function whereInFolder(qb: Knex.QueryBuilder, scope: Scope, column: string | Knex.Raw = 'path'): void {
   const { path } = scope.filter;
   if (!path) return;
-  if (scope.paths) qb.whereIn(column, scope.paths);
-  else qb.where((folder) => folder.where(column, path).orWhere((below) => whereStartsWith(below, column, `${path}/`)));
+  const ref = columnRef(qb, column);
+  if (scope.paths) qb.whereRaw(`? in (${scope.paths.map(() => '?').join(', ')})`, [ref, ...scope.paths]);
+  else qb.where((folder) => folder.whereRaw('? = ?', [ref, path]).orWhere((below) => whereStartsWith(below, ref, `${path}/`)));
 }
 
 /**
@@ -291,11 +292,21 @@ function lockedOrExpired(db: Db, scope: Scope): Knex.QueryBuilder {
   const part = (status: 'locked' | 'expired') => {
     const rows = db.from(throughIndex(db, 'users', STATUS_INDEXES[status])).select('users.id');
     whereStatus(rows, status, scope.now);
-    whereInFolder(rows, scope);
+    whereInFolder(rows, scope, filteredOnly(db, 'users.path'));
     if (scope.match) whereMatches(rows, scope.match);
     return rows;
   };
   return part('locked').unionAll(part('expired'));
+}
+
+/**
+ * A column that the status indexes hold after their range's column, to be checked on each entry of
+ * the range rather than sought: given a folder, SQLite would skip-scan the index, seeking the
+ * folder under each distinct expiry (NULL included: every user without one), 94 ms against 9 ms at
+ * a million users. A unary plus keeps a column out of SQLite's index constraints.
+ */
+function filteredOnly(db: Db, column: string): string | Knex.Raw {
+  return isSqlite(db) ? db.raw('+??', [column]) : column;
 }
 
 /** The index each rare status is read from. */
@@ -620,7 +631,7 @@ function statusPage(db: Db, scope: Scope, status: 'locked' | 'expired', pageSize
       db.raw('count(*) over () as total'),
     );
   whereStatus(rows, status, scope.now);
-  whereInFolder(rows, scope);
+  whereInFolder(rows, scope, filteredOnly(db, 'users.path'));
   if (match) whereMatches(rows, match);
   const page = db.from(rows.as('m')).select('*');
   if (filter.page) {
