@@ -6,7 +6,8 @@ import type { Knex } from 'knex';
  * look-up of their row: at a million users with 5,000 expired, 34 ms to sort a page of them and
  * 31 ms to count them on MariaDB. These indexes hold everything the filters and every order read
  * (folder, initials, the sort keys), so a page of them is sorted from the index and only its rows
- * are read. The status flag comes last: a deactivation moves each entry within its place.
+ * are read. The status flag comes last, after the username: a deactivation moves each entry to
+ * beside where it was.
  */
 const COVERED = ['path', 'initials', 'username', 'username_key', 'name_key', 'last_login', 'is_active'];
 
