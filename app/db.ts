@@ -34,6 +34,10 @@ export interface UserRow {
   /** Locked by the brute-force protection until then, and why. */
   locked_until: Date | number | null;
   lock_reason: string | null;
+  /** The provisioning client's identifier (SCIM externalId). */
+  external_id: string | null;
+  /** The API token that created the user over SCIM. */
+  provisioned_by: number | null;
 }
 
 export interface GroupRow {
@@ -44,6 +48,8 @@ export interface GroupRow {
   attributes: string;
   created: Date | number;
   last_updated: Date | number;
+  external_id: string | null;
+  provisioned_by: number | null;
 }
 
 export interface MembershipRow {
@@ -139,6 +145,10 @@ export interface ApiTokenRow {
   revoked: Date | number | null;
   created: Date | number;
   last_used: Date | number | null;
+  /** api, or scim (only /scim/v2). */
+  purpose: string;
+  /** A SCIM token's folder: it sees and writes only users there and below (null: everywhere). */
+  path: string | null;
 }
 
 export interface LoginFailureRow {
@@ -212,7 +222,14 @@ declare module 'knex/types/tables.js' {
 interface SqliteConnection {
   pragma(sql: string): unknown;
   prepare(sql: string): unknown;
+  function(name: string, options: { deterministic: boolean }, fn: (value: unknown) => unknown): unknown;
 }
+
+/**
+ * SQL's lower() for all of Unicode on SQLite, whose own folds ASCII only: SCIM filters on
+ * case-insensitive attributes compare lowered text, and must find on SQLite what MariaDB finds.
+ */
+export const UNICODE_LOWER = 'unicode_lower';
 
 /** How many compiled statements a SQLite connection keeps for reuse. */
 const STATEMENTS_KEPT = 200;
@@ -255,6 +272,7 @@ export function openDb(url: string): Knex {
         max: 1,
         afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           reusePreparedStatements(conn);
+          conn.function(UNICODE_LOWER, { deterministic: true }, (value) => (typeof value === 'string' ? value.toLowerCase() : value));
           conn.pragma('foreign_keys = ON');
           conn.pragma('journal_mode = WAL');
           conn.pragma('busy_timeout = 5000');

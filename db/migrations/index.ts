@@ -15,6 +15,7 @@ import * as accountState from './20261202_13_account_state.js';
 import * as loginThrottle from './20261202_14_login_throttle.js';
 import * as scheduledActions from './20261202_15_scheduled_actions.js';
 import * as statusIndexes from './20261207_16_status_indexes.js';
+import * as scim from './20261207_17_scim.js';
 
 /** Every migration, in order. A new migration is a new file listed here. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261202_14_login_throttle': loginThrottle,
   '20261202_15_scheduled_actions': scheduledActions,
   '20261207_16_status_indexes': statusIndexes,
+  '20261207_17_scim': scim,
 };
