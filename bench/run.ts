@@ -1,11 +1,12 @@
 // `npm run bench -- [--users 1000000] [--sessions 2000000] [--events 5000000] [--duration 5] [--warmup 2] [--requests 200]
-//   [--matrix-requests 40] [--only matrix|status|bulk | --no-matrix] [--seed-only]`
+//   [--matrix-requests 40] [--only matrix|status|bulk|scim | --no-matrix] [--seed-only]`
 // Builds (or reuses) a big directory on DATABASE_URL (default: SQLite in data/bench.sqlite3), starts
 // Roster in a child process (bench/server.ts), and measures each case over HTTP with autocannon from
 // this process, then the users list in every combination of folder, search, sort and filter (the
 // matrices: issue 16's searches, issue 17's status filter), then the bulk writes and the export.
-// `--only` runs one part: `matrix` (with the pages its throughput target compares), `status`, or
-// `bulk` (the bulk writes and the export). Reports go to bench/results/.
+// `--only` runs one part: `matrix` (with the pages its throughput target compares), `status`,
+// `bulk` (the bulk writes and the export), or `scim` (issue 18's look-ups, Bulk and group PATCH).
+// Reports go to bench/results/.
 
 import { execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,11 +38,12 @@ const { values: args } = parseArgs({
   },
 });
 const ONLY = args.only;
-if (ONLY !== undefined && !['matrix', 'status', 'bulk'].includes(ONLY)) throw new Error('--only takes one of: matrix, status, bulk');
+if (ONLY !== undefined && !['matrix', 'status', 'bulk', 'scim'].includes(ONLY))
+  throw new Error('--only takes one of: matrix, status, bulk, scim');
 if (ONLY !== undefined && args['no-matrix']) throw new Error('--only and --no-matrix exclude each other');
 /** Whether this run measures that part. */
-const runs = (part: 'cases' | 'matrix' | 'status' | 'bulk') =>
-  ONLY === undefined ? part === 'cases' || part === 'bulk' || !args['no-matrix'] : ONLY === part;
+const runs = (part: 'cases' | 'matrix' | 'status' | 'bulk' | 'scim') =>
+  ONLY === undefined ? part === 'cases' || part === 'bulk' || part === 'scim' || !args['no-matrix'] : ONLY === part;
 const USERS = Number(args.users);
 const SESSIONS = Number(args.sessions);
 const EVENTS = Number(args.events);
@@ -141,6 +143,20 @@ async function prepare(): Promise<{ heavyUserId: number }> {
     await db('users')
       .whereRaw('id % 200 = 11')
       .update({ valid_until: new Date(now - YEAR / 12) });
+  // SCIM (issue 18): each user's identifier in the provisioning client, as clients look users up by
+  // it (`externalId eq`). Written in slices of ids: one statement of a million rows would hold
+  // MariaDB's undo log and redo for minutes.
+  if (!(await db('users').whereNotNull('external_id').first('id'))) {
+    const top = Number((await db('users').max({ m: 'id' }).first())?.m ?? 0);
+    const externalId = db.raw(isSqlite(db) ? "'ext-' || id" : "concat('ext-', id)");
+    for (let from = 0; from <= top; from += 50_000) {
+      await db('users')
+        .where('id', '>', from)
+        .where('id', '<=', from + 50_000)
+        .update({ external_id: externalId });
+      progress('externalId', Math.min(from + 50_000, top), top);
+    }
+  }
   if (isSqlite(db)) await db.raw('analyze');
   return { heavyUserId };
 }
@@ -618,6 +634,88 @@ async function main() {
     console.log(`  slowest statement (${judged.worst.slowestStatement.ms} ms): ${judged.worst.slowestStatement.sql}`);
     matrices.push(judged);
   }
+
+  /**
+   * SCIM (issue 18), with a provisioning token: the look-ups clients make before every change
+   * (userName, externalId), then a Bulk of 1,000 user creates and a group PATCH adding 1,000 members,
+   * each timed whole, with its statements.
+   */
+  const scimCases = async () => {
+    const admin = await db('users').where({ username: 'bench-admin' }).first('id', 'username', 'email');
+    const made = await createToken(
+      db,
+      { identifier: `bench-scim-${Date.now()}`, description: 'bench', ownerId: admin!.id, expires: null, purpose: 'scim' },
+      admin!,
+    );
+    if (!made.ok) throw new Error('no token');
+    const auth = { Authorization: `Bearer ${made.key}` };
+    const middle = (await db('users')
+      .where('id', '>=', Math.floor(USERS / 2))
+      .orderBy('id')
+      .first('id', 'username', 'external_id'))!;
+    const filter = (text: string) => `${base}/scim/v2/Users?filter=${encodeURIComponent(text)}`;
+    await measure('SCIM: Users?filter=userName eq', filter(`userName eq "${middle.username}"`), auth);
+    await measure('SCIM: Users?filter=externalId eq', filter(`externalId eq "${middle.external_id}"`), auth);
+    await measure('SCIM: Users/{id}', `${base}/scim/v2/Users/${middle.id}`, auth);
+    const timedJson = async (name: string, method: string, path: string, body: unknown, count: number) => {
+      await reset();
+      const t0 = performance.now();
+      const res = await fetch(`${base}/scim/v2${path}`, {
+        method,
+        headers: { ...auth, 'Content-Type': 'application/scim+json' },
+        body: JSON.stringify(body),
+      });
+      const answer = await res.json();
+      const ms = performance.now() - t0;
+      const { statements, slowestMs, slowestSql } = await stats();
+      results.push({ case: name, status: res.status, ms: Math.round(ms), count, statements, slowestStatementMs: slowestMs, slowestSql });
+      console.log(
+        `${name.padEnd(42)} ${Math.round(ms)} ms (status ${res.status}; ${statements} SQL, slowest ${slowestMs} ms: ${slowestSql}…)`,
+      );
+      return answer;
+    };
+    const run = Date.now().toString(36);
+    const bulk = await timedJson(
+      'SCIM: Bulk of 1,000 user creates',
+      'POST',
+      '/Bulk',
+      {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+        Operations: Array.from({ length: 1000 }, (_, i) => ({
+          method: 'POST',
+          path: '/Users',
+          bulkId: `u${i}`,
+          data: {
+            schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+            userName: `scim-${run}-${i}@bench.example`,
+            externalId: `scim-${run}-${i}`,
+            name: { givenName: 'Bench', familyName: `User ${i}` },
+            emails: [{ value: `scim-${run}-${i}@bench.example`, type: 'work', primary: true }],
+          },
+        })),
+      },
+      1000,
+    );
+    const failed = (bulk.Operations as { status: string }[]).filter((o) => o.status !== '201').length;
+    if (failed) console.log(`  ${failed} of the Bulk's operations failed`);
+    const group = await fetch(`${base}/scim/v2/Groups`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/scim+json' },
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `bench-scim-${run}` }),
+    }).then((r) => r.json());
+    const members = await db('users').where('path', 'users/staff/engineering').orderBy('id').limit(1000).pluck('id');
+    await timedJson(
+      `SCIM: group PATCH adding ${members.length} members`,
+      'PATCH',
+      `/Groups/${group.id}?excludedAttributes=members`,
+      {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'add', path: 'members', value: members.map((id) => ({ value: String(id) })) }],
+      },
+      members.length,
+    );
+  };
+  if (runs('scim')) await scimCases();
 
   /** The bulk deletes, deactivation and lockdown, and the export, last: they change the data. */
   const deletesAndExport = async () => {

@@ -14,9 +14,13 @@ export function bearerAuth(db: Knex) {
     if (!header) return next();
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const verdict = match ? await checkKey(db, match[1], req.ip) : { ok: false as const, reason: 'use Authorization: Bearer <token>' };
-    const user = verdict.ok ? await findSessionUser(db, verdict.userId) : undefined;
+    // A provisioning token is no administrator's token: it works on /scim/v2 alone.
+    const scim = verdict.ok && verdict.purpose === 'scim';
+    const user = verdict.ok && !scim ? await findSessionUser(db, verdict.userId) : undefined;
     if (!verdict.ok || !user || !mayUse(user)) {
-      const detail = `Authentication failed: ${verdict.ok ? "the token's owner is deactivated or expired" : verdict.reason}.`;
+      const detail = scim
+        ? 'This token is for SCIM provisioning (/scim/v2) only.'
+        : `Authentication failed: ${verdict.ok ? "the token's owner is deactivated or expired" : verdict.reason}.`;
       res.status(401).set('WWW-Authenticate', 'Bearer');
       if (wantsJson(req) || req.path.startsWith('/api/')) res.json({ detail });
       else res.type('text').send(detail);

@@ -45,6 +45,8 @@ export interface Actor {
   ip?: string;
   /** Roster acting by itself: why, for the context of each event (the scheduled action and who asked for it). */
   task?: Record<string, unknown>;
+  /** How the actor came: a provisioning token and its client (SCIM), for the context of each event. */
+  via?: Record<string, unknown>;
 }
 
 /**
@@ -59,7 +61,7 @@ export function systemActor(task: Record<string, unknown>): Actor {
 /** An event of something an actor did, as every model write records it: who, from where, in which app. */
 export function actorEvent(action: EventAction, actor: Actor, app: string, context: Record<string, unknown>): NewEvent {
   if (actor.task) return { action, user: null, app, context: { ...context, actor: 'system', ...actor.task } };
-  return { action, user: actor, app, clientIp: actor.ip, context };
+  return { action, user: actor, app, clientIp: actor.ip, context: actor.via ? { ...context, via: actor.via } : context };
 }
 
 export function snapshot(user: { id: number; username: string; email: string }): EventUser {

@@ -70,7 +70,7 @@ const COMMON_BODY = [
   'is_active',
 ];
 
-const isApi = (route: Route) => route.path.startsWith('/api/');
+const isApi = (route: Route) => route.path.startsWith('/api/') || route.path.startsWith('/scim/');
 /** Routes that take a body (a DELETE carries its request in the path). */
 const writes = (route: Route) => ['post', 'put', 'patch'].includes(route.method);
 
@@ -93,6 +93,7 @@ describe('the hostile-value walker: every route, every parameter', function () {
   let smtp: TestSmtp;
   let admin: Client;
   let api: Client;
+  let scim: Client;
   let csrf = '';
   let adminId: number;
   const real = new Map<string, string[]>();
@@ -179,6 +180,13 @@ describe('the hostile-value walker: every route, every parameter', function () {
       if (!minted.ok) throw new Error('token');
       api = new Client(server.baseUrl, { Accept: 'application/json', Authorization: `Bearer ${minted.key}` });
       tokenRow = { id: minted.token.id };
+      const provisioning = await createToken(
+        t.db,
+        { identifier: `walker-scim-${Date.now()}-${Math.random()}`, description: '', ownerId: adminId, expires: null, purpose: 'scim' },
+        actor,
+      );
+      if (!provisioning.ok) throw new Error('token');
+      scim = new Client(server.baseUrl, { Accept: 'application/scim+json', Authorization: `Bearer ${provisioning.key}` });
     }
     if ((await admin.send('get', '/me')).status !== 200) await signIn();
     const recovery = await createRecoveryToken(t.db, victim.id, 3_600_000);
@@ -187,11 +195,15 @@ describe('the hostile-value walker: every route, every parameter', function () {
       .set('groupId', [String(groupId)])
       .set('groupUuid', [group.uuid])
       .set('appId', [String(app.id)])
-      .set('id', [String(authenticatorId), String(session.id)])
+      // Authenticators and sessions under /directory; users and groups under /scim/v2.
+      .set('id', [String(authenticatorId), String(session.id), String(victim.id), String(groupId)])
+      .set('name', ['User'])
       .set('token', [recovery.token])
       .set('uid', ['no-such-interaction'])
       .set('rest', ['htmx.min.js']);
   }
+
+  const clientOf = (route: Route) => (route.path.startsWith('/scim/') ? scim : isApi(route) ? api : admin);
 
   before(async () => {
     // Each request comes from its own address behind a trusted proxy, so that login limits per
@@ -233,6 +245,7 @@ describe('the hostile-value walker: every route, every parameter', function () {
       'post /directory/users',
       'get /directory/users/:userId/events',
       'patch /api/v3/core/users/:userId/',
+      'patch /scim/v2/Users/:id',
       'get /oauth/:rest',
     ]) {
       expect(routes.map((r) => `${r.method} ${r.path}`)).to.include(expected);
@@ -280,15 +293,15 @@ describe('the hostile-value walker: every route, every parameter', function () {
     // The API's write fields are the fields its reads show.
     const apiFields = new Map<string, Map<string, string>>();
     for (const route of routes.filter((r) => r.method === 'get' && isApi(r))) {
-      const body = JSON.parse((await api.send('get', fill(route))).text || 'null') as Record<string, unknown> | null;
-      const item = (body?.results as Record<string, unknown>[] | undefined)?.[0] ?? body;
+      const body = JSON.parse((await clientOf(route).send('get', fill(route))).text || 'null') as Record<string, unknown> | null;
+      const item = ((body?.results ?? body?.Resources) as Record<string, unknown>[] | undefined)?.[0] ?? body;
       // Lists in a read (groups_obj) are what the API shows, not what it takes.
       if (item && typeof item === 'object')
         apiFields.set(
           route.path,
           new Map(
             Object.entries(item)
-              .filter(([, v]) => !Array.isArray(v))
+              .filter(([k, v]) => !Array.isArray(v) || k === 'schemas')
               .map(([k, v]) => [k, JSON.stringify(v)]),
           ),
         );
@@ -308,7 +321,7 @@ describe('the hostile-value walker: every route, every parameter', function () {
       options: { body?: string | Buffer; type?: string; htmx?: boolean } = {},
     ): Promise<void> {
       while (inFlight.size >= (route.method === 'get' ? 6 : 1)) await Promise.race(inFlight);
-      const client = isApi(route) ? api : admin;
+      const client = clientOf(route);
       const headers: Record<string, string> = {
         'X-Forwarded-For': `198.18.${(address >> 8) & 255}.${address++ & 255}`,
         'X-CSRF-Token': csrf,

@@ -14,6 +14,10 @@ export interface Group {
   attributes: Record<string, unknown>;
   created: Date;
   lastUpdated: Date;
+  /** The provisioning client's identifier for the group (SCIM externalId). */
+  externalId: string | null;
+  /** The id of the SCIM token that created the group (the token may be deleted since). */
+  provisionedBy: number | null;
   /** Present where the query counted them. */
   members?: number;
 }
@@ -24,7 +28,7 @@ export interface GroupFields {
   attributes: Record<string, unknown>;
 }
 
-function toGroup(row: GroupRow & { members?: number | string }): Group {
+export function toGroup(row: GroupRow & { members?: number | string }): Group {
   return {
     id: row.id,
     uuid: row.uuid,
@@ -33,6 +37,8 @@ function toGroup(row: GroupRow & { members?: number | string }): Group {
     attributes: JSON.parse(row.attributes || '{}'),
     created: toDate(row.created)!,
     lastUpdated: toDate(row.last_updated)!,
+    externalId: row.external_id ?? null,
+    provisionedBy: row.provisioned_by ?? null,
     ...(row.members !== undefined ? { members: Number(row.members) } : {}),
   };
 }

@@ -1,5 +1,4 @@
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import Joi from 'joi';
 import type { Knex } from 'knex';
 import { HttpError } from '../../errors.js';
 import { bulkRoute } from '../../http/bulk.js';
@@ -7,8 +6,9 @@ import { actorOf } from '../../http/guard.js';
 import { isRegion } from '../../http/htmx.js';
 import { parseId, parseIds } from '../../http/params.js';
 import { finishDialog } from '../../http/render.js';
-import { validName } from '../../identity/names.js';
 import { attributesText, checkbox, parseAttributes, text } from '../form-fields.js';
+import { provisioner } from '../tokens/tokens.js';
+import { type GroupFormErrors, type GroupFormValues, readGroupForm } from './form.js';
 import { createGroup, deleteGroups, findGroup, type Group, type GroupFields, listGroups, membersOf, updateGroup } from './groups.js';
 
 declare global {
@@ -17,38 +17,6 @@ declare global {
       group?: Group;
     }
   }
-}
-
-interface GroupFormValues {
-  name: string;
-  is_superuser: boolean;
-  attributes: string;
-}
-type GroupFormErrors = Partial<Record<keyof GroupFormValues, string>>;
-
-const nameSchema = Joi.string()
-  .trim()
-  .required()
-  .max(150)
-  .custom(validName)
-  .messages({ 'string.empty': 'Enter a name', 'any.required': 'Enter a name', 'string.max': 'Use at most 150 characters' });
-
-function readGroupForm(body: Record<string, unknown> = {}, defaults: GroupFormValues) {
-  const values: GroupFormValues = {
-    name: body.name !== undefined ? text(body.name) : defaults.name,
-    is_superuser: checkbox(body.is_superuser, defaults.is_superuser),
-    attributes: body.attributes !== undefined ? text(body.attributes) : defaults.attributes,
-  };
-  const errors: GroupFormErrors = {};
-  const name = nameSchema.validate(values.name);
-  if (name.error) errors.name = name.error.details[0].message;
-  const attributes = parseAttributes(values.attributes);
-  if ('problem' in attributes) errors.attributes = attributes.problem;
-  const fields: GroupFields | undefined =
-    Object.keys(errors).length || 'problem' in attributes
-      ? undefined
-      : { name: name.value, isSuperuser: values.is_superuser, attributes: attributes.value };
-  return { values, errors, fields };
 }
 
 const valuesOf = (g: Group): GroupFormValues => ({ name: g.name, is_superuser: g.isSuperuser, attributes: attributesText(g.attributes) });
@@ -148,6 +116,7 @@ export function groupRoutes(db: Knex): Router {
       group,
       attributes: attributesText(group.attributes),
       members: await membersOf(db, group.id),
+      provisioner: await provisioner(db, group.provisionedBy),
     };
     if (isRegion(req, 'group-page')) return res.fragment('directory/groups/_group', locals);
     await res.page('directory/groups/show', locals);

@@ -6,7 +6,8 @@ import { actorOf } from '../../http/guard.js';
 import { isRegion } from '../../http/htmx.js';
 import { formatDateTime } from '../../http/view-helpers.js';
 import { text } from '../form-fields.js';
-import { createToken, deleteTokens, listTokens, revokeTokens } from './tokens.js';
+import { pathProblem } from '../users/rules.js';
+import { createToken, deleteTokens, listTokens, listTokensWithCounts, revokeTokens, TOKEN_PURPOSES, type TokenPurpose } from './tokens.js';
 
 const LIFETIMES: [string, number | null][] = [
   ['30 days', 30],
@@ -15,26 +16,36 @@ const LIFETIMES: [string, number | null][] = [
   ['Never', null],
 ];
 const DAY = 86_400_000;
+const PURPOSES: [TokenPurpose, string][] = [
+  ['api', 'API (form posts and /api/v3)'],
+  ['scim', 'SCIM provisioning (/scim/v2 only)'],
+];
 
 interface Values {
   identifier: string;
   description: string;
   owner: string;
   expires_in: string;
+  purpose: string;
+  path: string;
 }
 
-/** Directory > Tokens: API tokens for programs (form posts with a bearer token, the /api/v3 API). */
+/**
+ * Directory > Tokens: tokens for programs. An API token posts forms and calls /api/v3 as its owner;
+ * a SCIM provisioning token only calls /scim/v2, within its folder.
+ */
 export function tokenRoutes(db: Knex): Router {
   const router = Router();
 
   function form(req: Request, res: Response, values: Values, errors: Partial<Record<keyof Values, string>>, status = 200) {
     const locals = {
-      title: 'Create API token',
+      title: 'Create token',
       nav: 'tokens',
       content: '../directory/tokens/_form',
       values,
       errors,
       lifetimes: LIFETIMES,
+      purposes: PURPOSES,
       crumbs: [{ href: '/directory/tokens', text: 'Tokens' }],
     };
     return res.dialog(locals, status);
@@ -79,12 +90,14 @@ export function tokenRoutes(db: Knex): Router {
   );
 
   router.get('/', async (req, res) => {
-    const locals = { title: 'Tokens', nav: 'tokens', tokens: await listTokens(db) };
+    const locals = { title: 'Tokens', nav: 'tokens', tokens: await listTokensWithCounts(db) };
     if (isRegion(req, 'tokens-table')) return res.fragment('directory/tokens/_table', locals);
     await res.page('directory/tokens/index', locals);
   });
 
-  router.get('/new', (req, res) => form(req, res, { identifier: '', description: '', owner: req.user!.username, expires_in: '90' }, {}));
+  router.get('/new', (req, res) =>
+    form(req, res, { identifier: '', description: '', owner: req.user!.username, expires_in: '90', purpose: 'api', path: '' }, {}),
+  );
 
   router.post('/', async (req, res) => {
     const values: Values = {
@@ -92,6 +105,8 @@ export function tokenRoutes(db: Knex): Router {
       description: text(req.body?.description).trim(),
       owner: text(req.body?.owner).trim() || req.user!.username,
       expires_in: text(req.body?.expires_in) || '90',
+      purpose: text(req.body?.purpose) || 'api',
+      path: text(req.body?.path).trim(),
     };
     const errors: Partial<Record<keyof Values, string>> = {};
     if (!/^[a-z0-9][a-z0-9._-]{0,99}$/i.test(values.identifier))
@@ -101,6 +116,14 @@ export function tokenRoutes(db: Knex): Router {
     if (!owner) errors.owner = `There is no user named “${values.owner}”`;
     const lifetime = LIFETIMES.find(([, days]) => String(days ?? 'never') === values.expires_in);
     if (!lifetime) errors.expires_in = 'Choose a lifetime from the list';
+    const purpose = TOKEN_PURPOSES.find((p) => p === values.purpose);
+    if (!purpose) errors.purpose = 'Choose a purpose from the list';
+    if (values.path && purpose === 'api')
+      errors.path = 'Only a SCIM provisioning token has a folder: leave it empty, or choose SCIM provisioning';
+    else if (values.path) {
+      const problem = pathProblem(values.path);
+      if (problem) errors.path = problem;
+    }
     if (Object.keys(errors).length) return form(req, res, values, errors, 422);
     const days = lifetime![1];
     const result = await createToken(
@@ -110,6 +133,8 @@ export function tokenRoutes(db: Knex): Router {
         description: values.description,
         ownerId: owner!.id,
         expires: days ? new Date(Date.now() + days * DAY) : null,
+        purpose: purpose!,
+        path: values.path || null,
       },
       actorOf(req),
     );

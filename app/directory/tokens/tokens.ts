@@ -1,8 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiTokenRow, Db } from '../../db.js';
-import { isUniqueViolation, toDate } from '../../db.js';
+import { isSqlite, isUniqueViolation, toDate } from '../../db.js';
 import type { Actor } from '../../events/events.js';
 import { actorEvent, recordEvent, recordEvents } from '../../events/events.js';
+
+/** `api`: form posts and /api/v3, as its owner. `scim`: /scim/v2 only, bound to `path` (null: everywhere). */
+export type TokenPurpose = 'api' | 'scim';
+export const TOKEN_PURPOSES: readonly TokenPurpose[] = ['api', 'scim'];
 
 export interface ApiToken {
   id: number;
@@ -14,6 +18,11 @@ export interface ApiToken {
   revoked: Date | null;
   created: Date;
   lastUsed: Date | null;
+  purpose: TokenPurpose;
+  /** A SCIM token's folder: it sees and creates users only there and below (null: everywhere). */
+  path: string | null;
+  /** For SCIM tokens, where the page counted them: the users and groups it created. */
+  provisioned?: { users: number; groups: number };
 }
 
 export const TOKEN_PREFIX = 'rst_';
@@ -33,7 +42,13 @@ function toToken(row: ApiTokenRow & { username: string }): ApiToken {
     revoked: toDate(row.revoked),
     created: toDate(row.created)!,
     lastUsed: toDate(row.last_used),
+    purpose: purposeOf(row),
+    path: row.path ?? null,
   };
+}
+
+function purposeOf(row: Pick<ApiTokenRow, 'purpose'>): TokenPurpose {
+  return row.purpose === 'scim' ? 'scim' : 'api';
 }
 
 export async function listTokens(db: Db): Promise<ApiToken[]> {
@@ -45,12 +60,43 @@ export async function listTokens(db: Db): Promise<ApiToken[]> {
   return rows.map(toToken);
 }
 
+/**
+ * The tokens page: every token, and for SCIM tokens how many users and groups each created. One
+ * grouped statement counts them all, on the `provisioned_by` indexes.
+ */
+export async function listTokensWithCounts(db: Db): Promise<ApiToken[]> {
+  const tokens = await listTokens(db);
+  const ids = tokens.filter((t) => t.purpose === 'scim').map((t) => t.id);
+  if (!ids.length) return tokens;
+  const count = (table: 'users' | 'groups') =>
+    db(table)
+      .whereIn('provisioned_by', ids)
+      .groupBy('provisioned_by')
+      .select('provisioned_by as token', db.raw('? as kind', [table]))
+      .count({ n: '*' })
+      .toSQL();
+  // Written out, as Knex would put the union before the first part's GROUP BY.
+  const [users, groups] = [count('users'), count('groups')];
+  const result = await db.raw(`${users.sql} union all ${groups.sql}`, [...users.bindings, ...groups.bindings]);
+  const rows: { token: number; kind: string; n: number | string }[] = isSqlite(db) ? result : result[0];
+  const counts = new Map(ids.map((id) => [id, { users: 0, groups: 0 }]));
+  for (const row of rows) counts.get(Number(row.token))![row.kind === 'users' ? 'users' : 'groups'] = Number(row.n);
+  return tokens.map((t) => (counts.has(t.id) ? { ...t, provisioned: counts.get(t.id) } : t));
+}
+
+/** The token that provisioned a user or group, for its page; identifier null: deleted since. */
+export async function provisioner(db: Db, tokenId: number | null): Promise<{ id: number; identifier: string | null } | null> {
+  if (tokenId === null) return null;
+  const row = await db('api_tokens').where({ id: tokenId }).first('identifier');
+  return { id: tokenId, identifier: row?.identifier ?? null };
+}
+
 export type CreateResult = { ok: true; token: ApiToken; key: string } | { ok: false; field: 'identifier'; message: string };
 
 /** A new token; its key is returned once and only its hash is kept. */
 export async function createToken(
   db: Db,
-  fields: { identifier: string; description: string; ownerId: number; expires: Date | null },
+  fields: { identifier: string; description: string; ownerId: number; expires: Date | null; purpose?: TokenPurpose; path?: string | null },
   actor: Actor,
 ): Promise<CreateResult> {
   const key = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
@@ -63,6 +109,8 @@ export async function createToken(
         key_hash: hashKey(key),
         expires: fields.expires,
         created: new Date(),
+        purpose: fields.purpose ?? 'api',
+        path: fields.purpose === 'scim' ? (fields.path ?? null) : null,
       });
       const row = await trx('api_tokens')
         .join('users', 'users.id', 'api_tokens.user_id')
@@ -129,9 +177,15 @@ export async function deleteTokens(db: Db, ids: number[], actor: Actor): Promise
   });
 }
 
-export type Verdict = { ok: true; userId: number; tokenId: number } | { ok: false; reason: string };
+export type Verdict =
+  | { ok: true; userId: number; tokenId: number; identifier: string; purpose: TokenPurpose; path: string | null }
+  | { ok: false; reason: string };
 
-/** The owner of a valid key. Unknown, revoked and expired keys are refused (and the refusal recorded). */
+/**
+ * The owner of a valid key, and what the key is for: each caller refuses a purpose it does not
+ * serve (a SCIM token is no administrator's token). Unknown, revoked and expired keys are refused
+ * (and the refusal recorded).
+ */
 export async function checkKey(db: Db, key: string, clientIp: string | undefined): Promise<Verdict> {
   const row = await db('api_tokens')
     .where({ key_hash: hashKey(key) })
@@ -157,5 +211,5 @@ export async function checkKey(db: Db, key: string, clientIp: string | undefined
   }
   const lastUsed = toDate(row.last_used);
   if (!lastUsed || now.getTime() - lastUsed.getTime() > 60_000) await db('api_tokens').where({ id: row.id }).update({ last_used: now });
-  return { ok: true, userId: row.user_id, tokenId: row.id };
+  return { ok: true, userId: row.user_id, tokenId: row.id, identifier: row.identifier, purpose: purposeOf(row), path: row.path ?? null };
 }

@@ -50,7 +50,7 @@ const PARTS_MAX = 12;
 /** What a row of the list shows; the query reads these columns only. */
 export type ListedUser = Pick<
   User,
-  'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin' | 'validUntil' | 'lockedUntil'
+  'id' | 'username' | 'name' | 'email' | 'isActive' | 'path' | 'type' | 'lastLogin' | 'validUntil' | 'lockedUntil' | 'externalId'
 > & { status: UserStatus };
 const LIST_COLUMNS = [
   'id',
@@ -65,6 +65,7 @@ const LIST_COLUMNS = [
   'name_key',
   'valid_until',
   'locked_until',
+  'external_id',
 ] as const;
 type ListRow = Pick<UserRow, (typeof LIST_COLUMNS)[number]> & { seg?: number; total?: number };
 
@@ -654,6 +655,7 @@ function toListed(row: ListRow, now: Date): ListedUser {
     lastLogin: toDate(row.last_login),
     validUntil: toDate(row.valid_until),
     lockedUntil: toDate(row.locked_until),
+    externalId: row.external_id ?? null,
   };
   return { ...user, status: statusOf(user, now) };
 }

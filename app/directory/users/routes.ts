@@ -7,6 +7,7 @@ import { actorOf } from '../../http/guard.js';
 import { isRegion } from '../../http/htmx.js';
 import { finishDialog } from '../../http/render.js';
 import { openedFrom, postedFrom } from '../../http/return-to.js';
+import { provisioner } from '../tokens/tokens.js';
 import { BULK_ACTIONS, bulkActionRoutes } from './bulk/routes.js';
 import { exportRoutes } from './export.js';
 import { folderPaths, folderTree } from './folders.js';
@@ -153,7 +154,11 @@ function userPageRoutes(db: Knex): Router {
 
   router.get('/', async (req, res) => {
     const user = req.subject!;
-    await renderTab(req, res, 'overview', { attributes: attributesText(user.attributes), recentEvents: await recentEvents(db, user.id) });
+    await renderTab(req, res, 'overview', {
+      attributes: attributesText(user.attributes),
+      recentEvents: await recentEvents(db, user.id),
+      provisioner: await provisioner(db, user.provisionedBy),
+    });
   });
 
   router.get('/edit', async (req, res) => {

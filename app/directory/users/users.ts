@@ -30,6 +30,10 @@ export interface User {
   /** Locked by the brute-force protection until then (a past time: no longer locked), and why. */
   lockedUntil: Date | null;
   lockReason: string | null;
+  /** The provisioning client's identifier for the user (SCIM externalId). */
+  externalId: string | null;
+  /** The id of the SCIM token that created the user (the token may be deleted since). */
+  provisionedBy: number | null;
 }
 
 export function toUser(row: UserRow): User {
@@ -51,6 +55,8 @@ export function toUser(row: UserRow): User {
     validUntil: toDate(row.valid_until),
     lockedUntil: toDate(row.locked_until),
     lockReason: row.lock_reason ?? null,
+    externalId: row.external_id ?? null,
+    provisionedBy: row.provisioned_by ?? null,
   };
 }
 
@@ -122,11 +128,22 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
 }
 
+/**
+ * Columns a form does not hold, written with its fields by provisioning (SCIM): the client's
+ * identifier, the token that created the user, a new password's hash.
+ */
+export type ExtraColumns = Partial<Pick<UserRow, 'external_id' | 'provisioned_by' | 'password'>>;
+
+function extraColumns(extra: ExtraColumns, now: Date) {
+  return extra.password ? { ...extra, password_change_date: now } : extra;
+}
+
 /** Creates a user; the database's unique index, not a pre-check, decides whether the name is free. */
-export async function createUser(db: Db, fields: UserFields, actor: Actor): Promise<SaveResult> {
+export async function createUser(db: Db, fields: UserFields, actor: Actor, extra: ExtraColumns = {}): Promise<SaveResult> {
   try {
     return await db.transaction(async (trx) => {
       const id = await insertUser(trx, { ...fields });
+      if (Object.keys(extra).length) await trx('users').where({ id }).update(extraColumns(extra, new Date()));
       const user = (await findById(trx, id))!;
       await recordEvent(trx, actorEvent('model_created', actor, 'roster.directory', { model: modelRef(user) }));
       return { ok: true as const, user, changed: [] };
@@ -148,24 +165,25 @@ const SEARCHED_COLUMNS = ['username', 'name', 'email', 'path', 'is_active'];
  * Deactivating follows setActive's rules: not oneself, and an active administrator must remain
  * (refused on the is_active field).
  */
-export async function updateUser(db: Db, before: User, fields: UserFields, actor: Actor): Promise<SaveResult> {
+export async function updateUser(db: Db, before: User, fields: UserFields, actor: Actor, extra: ExtraColumns = {}): Promise<SaveResult> {
   if (!fields.isActive && before.id === actor.id) return { ok: false, field: 'is_active', message: SELF_DEACTIVATION };
-  const wanted = columnsOf(fields);
+  const wanted: Record<string, unknown> = { ...columnsOf(fields), ...extra };
   try {
     return await db.transaction(async (trx) => {
       if (!fields.isActive) await lockSuperuserGroups(trx);
       const current = await lockUser(trx, before.id);
-      const stored = columnsOf(fieldsOf(current));
-      const changes = Object.fromEntries(
-        Object.entries(wanted).filter(([key, value]) => !sameValue(stored[key as keyof typeof stored], value)),
-      );
+      const row = Object.keys(extra).length ? await trx('users').where({ id: before.id }).first(Object.keys(extra)) : {};
+      const stored: Record<string, unknown> = { ...columnsOf(fieldsOf(current)), ...row };
+      const changes = Object.fromEntries(Object.entries(wanted).filter(([key, value]) => !sameValue(stored[key], value)));
       const changed = Object.keys(changes);
       if (!changed.length) return { ok: true as const, user: current, changed };
+      const now = new Date();
       await trx('users')
         .where({ id: before.id })
-        .update({ ...changes, last_updated: new Date() });
+        .update({ ...extraColumns(changes, now), last_updated: now });
       if (SEARCHED_COLUMNS.some((column) => column in changes)) await indexUsers(trx, [before.id]);
       if (changes.is_active === false) await endAccess(trx, [before.id]);
+      else if ('password' in changes) await trx('sessions').where({ user_id: before.id }).delete(); // a new password ends every session, as everywhere
       const user = (await findById(trx, before.id))!;
       await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(user), changed }));
       return { ok: true as const, user, changed };

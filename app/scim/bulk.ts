@@ -1,0 +1,172 @@
+import type { Knex } from 'knex';
+import { BULK_MAX_OPERATIONS } from './discovery.js';
+import { invalidSyntax, invalidValue, ScimError } from './errors.js';
+import { readPatch } from './patch.js';
+import { type Resource, resourceBody, type Scope, type Store } from './resource.js';
+import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA } from './schema.js';
+
+interface Operation {
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  bulkId?: string;
+  version?: string;
+  path: string;
+  data?: unknown;
+}
+
+interface Answer {
+  method: string;
+  bulkId?: string;
+  location?: string;
+  version?: string;
+  status: string;
+  response?: unknown;
+}
+
+const BULK_ID = /^bulkId:(.+)$/;
+
+function readBulk(body: unknown): { operations: Operation[]; failOnErrors: number } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidSyntax('The body must be a BulkRequest object.');
+  const { schemas, Operations, failOnErrors } = body as Resource;
+  if (!Array.isArray(schemas) || !schemas.includes(BULK_REQUEST_SCHEMA)) throw invalidValue(`schemas must list ${BULK_REQUEST_SCHEMA}.`);
+  if (!Array.isArray(Operations) || !Operations.length) throw invalidValue('Operations must be a non-empty list.');
+  if (Operations.length > BULK_MAX_OPERATIONS)
+    throw new ScimError(
+      413,
+      'tooMany',
+      `A Bulk request holds at most ${BULK_MAX_OPERATIONS} operations; this one has ${Operations.length}.`,
+    );
+  if (failOnErrors !== undefined && (!Number.isInteger(failOnErrors) || (failOnErrors as number) < 1))
+    throw invalidValue('failOnErrors must be a whole number of at least 1.');
+  const operations = Operations.map((op, i) => {
+    if (!op || typeof op !== 'object') throw invalidValue(`Operations[${i}] must be an object.`);
+    const { method, bulkId, version, path, data } = op as Resource;
+    const verb = typeof method === 'string' ? method.toUpperCase() : '';
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(verb))
+      throw invalidValue(`Operations[${i}].method must be POST, PUT, PATCH or DELETE.`);
+    if (typeof path !== 'string' || !path) throw invalidValue(`Operations[${i}].path is required.`);
+    if (verb === 'POST' && (typeof bulkId !== 'string' || !bulkId)) throw invalidValue(`Operations[${i}]: a POST needs a bulkId.`);
+    if (bulkId !== undefined && typeof bulkId !== 'string') throw invalidValue(`Operations[${i}].bulkId must be a string.`);
+    return { method: verb, bulkId, version: typeof version === 'string' ? version : undefined, path, data } as Operation;
+  });
+  const ids = operations.map((o) => o.bulkId).filter(Boolean);
+  if (new Set(ids).size !== ids.length) throw invalidValue('Each bulkId may be used once.');
+  return { operations, failOnErrors: (failOnErrors as number | undefined) ?? Number.POSITIVE_INFINITY };
+}
+
+/** The bulkIds a value refers to ("bulkId:…" strings anywhere in it). */
+function references(value: unknown, out = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    const match = BULK_ID.exec(value);
+    if (match) out.add(match[1]);
+  } else if (Array.isArray(value)) for (const item of value) references(item, out);
+  else if (value && typeof value === 'object') for (const item of Object.values(value)) references(item, out);
+  return out;
+}
+
+function resolved(value: unknown, ids: Map<string, string>): unknown {
+  if (typeof value === 'string') {
+    const match = BULK_ID.exec(value);
+    return match ? ids.get(match[1]) : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => resolved(item, ids));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolved(v, ids)]));
+  return value;
+}
+
+function failure(err: unknown): { status: string; response: unknown } {
+  const error = err instanceof ScimError ? err : new ScimError(500, undefined, 'This operation could not be completed.');
+  return { status: String(error.status), response: error.body() };
+}
+
+/**
+ * Runs a BulkRequest (RFC 7644 §3.7): each operation on its own, in one transaction of its own,
+ * in order — except that an operation referring to a bulkId waits until the operation that creates
+ * it has run. Stops after failOnErrors errors; operations not run are not answered.
+ */
+export async function runBulk(db: Knex, scope: Scope, stores: Record<string, Store>, body: unknown) {
+  const { operations, failOnErrors } = readBulk(body);
+  const ids = new Map<string, string>();
+  const failed = new Set<string>();
+  const answers: Answer[] = [];
+  let errors = 0;
+  let pending = operations;
+  while (pending.length && errors < failOnErrors) {
+    const waiting: Operation[] = [];
+    for (const op of pending) {
+      if (errors >= failOnErrors) break;
+      const refs = [...references([...op.path.split('/'), op.data])];
+      if (refs.some((ref) => !ids.has(ref) && !failed.has(ref) && operations.some((o) => o.bulkId === ref))) {
+        waiting.push(op);
+        continue;
+      }
+      const answer = await run(db, scope, stores, op, refs, ids, failed);
+      if (Number(answer.status) >= 400) {
+        errors += 1;
+        if (op.bulkId) failed.add(op.bulkId);
+      }
+      answers.push(answer);
+    }
+    if (waiting.length === pending.length) {
+      // Each one waits for another: a circle of references, which no order can run.
+      for (const op of waiting) {
+        answers.push({
+          method: op.method,
+          bulkId: op.bulkId,
+          ...failure(new ScimError(409, 'invalidValue', 'The bulkIds this operation refers to form a circle.')),
+        });
+        if (op.bulkId) failed.add(op.bulkId);
+      }
+      break;
+    }
+    pending = waiting;
+  }
+  return { schemas: [BULK_RESPONSE_SCHEMA], Operations: answers };
+}
+
+async function run(
+  db: Knex,
+  scope: Scope,
+  stores: Record<string, Store>,
+  op: Operation,
+  refs: string[],
+  ids: Map<string, string>,
+  failed: Set<string>,
+): Promise<Answer> {
+  const head = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
+  try {
+    const missing = refs.find((ref) => !ids.has(ref));
+    if (missing)
+      throw new ScimError(409, 'invalidValue', `bulkId ${missing} ${failed.has(missing) ? 'failed' : 'is not created by this request'}.`);
+    const path = op.path
+      .split('/')
+      .map((part) => resolved(part, ids))
+      .join('/');
+    const data = resolved(op.data, ids);
+    const [, endpoint, id, more] = /^\/?([^/]+)(?:\/([^/]+))?(\/.*)?$/.exec(path) ?? [];
+    const store = stores[endpoint ?? ''];
+    if (!store || more !== undefined) throw invalidValue(`path ${op.path} names no Users or Groups resource.`);
+    if (op.method === 'POST') {
+      if (id !== undefined) throw invalidValue('A POST goes to /Users or /Groups.');
+      const created = await store.create(db, scope, resourceBody(store.type, data));
+      ids.set(op.bulkId!, created.id as string);
+      return answered(head, '201', created);
+    }
+    if (id === undefined) throw invalidValue(`A ${op.method} goes to /${endpoint}/{id}.`);
+    if (op.method === 'DELETE') {
+      await store.remove(db, scope, id, op.version);
+      return { ...head, location: `${scope.base}/${endpoint}/${id}`, status: '204' };
+    }
+    const changed =
+      op.method === 'PUT'
+        ? await store.replace(db, scope, id, resourceBody(store.type, data), op.version)
+        : await store.patch(db, scope, id, readPatch(data), op.version);
+    return answered(head, '200', changed);
+  } catch (err) {
+    return { ...head, ...failure(err) };
+  }
+}
+
+function answered(head: { method: string; bulkId?: string }, status: string, resource: Resource): Answer {
+  const meta = resource.meta as { location: string; version: string };
+  return { ...head, location: meta.location, version: meta.version, status };
+}
