@@ -32,7 +32,7 @@ import { meRoutes } from './me/routes.js';
 import { mfaLoginRoutes } from './mfa/login-routes.js';
 import { interactionRoutes, OAUTH_PATH, oauthServer } from './oauth/routes.js';
 import { recoveryRoutes } from './recovery/routes.js';
-import { SCIM_PATH, scimRoutes } from './scim/routes.js';
+import { otherScimVersions, SCIM_PATH, scimRoutes } from './scim/routes.js';
 
 // The project directory (views/, public/): above app/, run from the sources or built into dist/app/.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -93,6 +93,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): expre
   app.use(noStore);
   // SCIM has its own body parser, authentication and error format; nothing below applies to it.
   app.use(SCIM_PATH, scimRoutes(config, db));
+  app.use('/scim', otherScimVersions());
   app.use(bodyParsers());
   app.use(bearerAuth(db));
   // Programs with an API token have no session and need no CSRF token; browsers have both.

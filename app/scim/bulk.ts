@@ -112,7 +112,7 @@ export async function runBulk(db: Knex, scope: Scope, stores: Record<string, Sto
         answers.push({
           method: op.method,
           bulkId: op.bulkId,
-          ...failure(new ScimError(409, 'invalidValue', 'The bulkIds this operation refers to form a circle.')),
+          ...failure(new ScimError(409, undefined, 'The bulkIds this operation refers to form a circle.')),
         });
         if (op.bulkId) failed.add(op.bulkId);
       }
@@ -132,11 +132,11 @@ async function run(
   ids: Map<string, string>,
   failed: Set<string>,
 ): Promise<Answer> {
-  const head = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
+  const head: { method: string; bulkId?: string; location?: string } = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
   try {
     const missing = refs.find((ref) => !ids.has(ref));
     if (missing)
-      throw new ScimError(409, 'invalidValue', `bulkId ${missing} ${failed.has(missing) ? 'failed' : 'is not created by this request'}.`);
+      throw new ScimError(409, undefined, `bulkId ${missing} ${failed.has(missing) ? 'failed' : 'is not created by this request'}.`);
     const path = op.path
       .split('/')
       .map((part) => resolved(part, ids))
@@ -152,9 +152,11 @@ async function run(
       return answered(head, '201', created);
     }
     if (id === undefined) throw invalidValue(`A ${op.method} goes to /${endpoint}/{id}.`);
+    // Every answer but a failed POST's names the resource (RFC 7644 §3.7).
+    head.location = `${scope.base}/${endpoint}/${id}`;
     if (op.method === 'DELETE') {
       await store.remove(db, scope, id, op.version);
-      return { ...head, location: `${scope.base}/${endpoint}/${id}`, status: '204' };
+      return { ...head, status: '204' };
     }
     const changed =
       op.method === 'PUT'

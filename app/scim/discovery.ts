@@ -8,7 +8,6 @@ export const BULK_MAX_BYTES = 4 * 1024 * 1024;
 export function serviceProviderConfig(base: string) {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/roster/roster#scim',
     patch: { supported: true },
     bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BULK_MAX_BYTES },
     filter: { supported: true, maxResults: MAX_RESULTS },

@@ -81,7 +81,7 @@ function groupResolver(): Resolver {
   };
   const members: Record<string, Scalar> = {
     value: { kind: 'scalar', sql: 'gm.user_id', type: 'string', caseExact: true, binary: true, numeric: true },
-    display: text('mu.username', true, true),
+    display: text('mu.username'), // caseExact false, as the schema says of a member's display
   };
   return (path: string) => {
     const key = path.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, '');
@@ -190,10 +190,8 @@ export function groupStore(): Store {
 
   async function saveGroup(trx: Db, scope: Scope, row: GroupRow, resource: Resource) {
     const { fields, externalId } = groupFields(resource, row);
-    const saved = await updateGroup(trx, toGroup(row), fields, scope.actor);
+    const saved = await updateGroup(trx, toGroup(row), fields, scope.actor, { externalId });
     if (!saved.ok) throw TAKEN();
-    if (externalId !== row.external_id)
-      await trx('groups').where({ id: row.id }).update({ external_id: externalId, last_updated: new Date() });
   }
 
   return {

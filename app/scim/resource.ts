@@ -112,7 +112,7 @@ export function checkVersion(resource: Resource, ifMatch: string | undefined): v
   const current = (resource.meta as { version: string }).version;
   const wanted = ifMatch.split(',').map((tag) => tag.trim().replace(/^W\//i, ''));
   if (wanted.includes('*') || wanted.includes(current.replace(/^W\//, ''))) return;
-  throw new ScimError(412, 'invalidVers', `The resource has changed: its version is now ${current}.`);
+  throw new ScimError(412, undefined, `The resource has changed: its version is now ${current}.`);
 }
 
 /** A numeric id as SCIM writes it, or undefined for anything else (a 404, never a 500). */

@@ -224,6 +224,23 @@ export function scimRoutes(config: Config, db: Knex): Router {
   return router;
 }
 
+/**
+ * Another version of SCIM than 2.0 (`/scim/v1/…`): a SCIM error saying which one Roster speaks
+ * (RFC 7644 §3.13, invalidVers), rather than a web page's 404.
+ */
+export function otherScimVersions(): Router {
+  const router = Router();
+  router.use((req: Request, res: Response) => {
+    const error = new ScimError(
+      400,
+      'invalidVers',
+      `Roster speaks SCIM 2.0, at ${SCIM_PATH}; ${req.baseUrl}${req.path.split('/').slice(0, 2).join('/')} is not a version it has.`,
+    );
+    send(res, 400, error.body());
+  });
+  return router;
+}
+
 export function toScimError(err: unknown): ScimError {
   if (err instanceof ScimError) return err;
   if (err instanceof HttpError) return new ScimError(err.status, undefined, err.message);

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { hashPassword, passwordProblem } from '../auth/passwords.js';
-import { type Db, isSqlite, prefixEnd, toDate, type UserRow } from '../db.js';
+import { type Db, isSqlite, prefixEnd, toDate, UNICODE_LOWER, type UserRow } from '../db.js';
+import { lockSuperuserGroups } from '../directory/groups/groups.js';
 import { readUserForm, type UserFormErrors, userFormValues } from '../directory/users/form.js';
 import { DEFAULT_PATH } from '../directory/users/rules.js';
 import { createUser, deleteUsers, type ExtraColumns, fieldsOf, toUser, updateUser } from '../directory/users/users.js';
@@ -172,7 +173,7 @@ async function readUser(input: Resource, before: UserRow | undefined, scope: Sco
 const TAKEN = () => new ScimError(409, 'uniqueness', 'userName: another user has this userName (usernames are unique across all folders).');
 
 function jsonText(db: Db, path: string[]): string {
-  const json = `'$${path.map((p) => `."${p}"`).join('')}'`;
+  const json = `'$${path.map((p) => (/^\d+$/.test(p) ? `[${p}]` : `."${p}"`)).join('')}'`;
   return isSqlite(db) ? `json_extract(users.attributes, ${json})` : `json_unquote(json_extract(users.attributes, ${json}))`;
 }
 
@@ -184,7 +185,8 @@ function userResolver(db: Db): Resolver {
     id: { kind: 'scalar', sql: 'users.id', type: 'string', caseExact: true, binary: true, numeric: true },
     externalid: text('users.external_id', true, true),
     username: text('users.username', true, true),
-    displayname: text('users.name'),
+    // No name and no e-mail are kept as '' (the web form's empty field): for filters, absent.
+    displayname: text("nullif(users.name, '')"),
     active: { kind: 'scalar', sql: 'users.is_active', type: 'boolean', caseExact: true },
     'meta.created': { kind: 'scalar', sql: 'users.date_joined', type: 'dateTime', caseExact: true },
     'meta.lastmodified': { kind: 'scalar', sql: 'users.last_updated', type: 'dateTime', caseExact: true },
@@ -200,7 +202,7 @@ function userResolver(db: Db): Resolver {
     columns[`${ENTERPRISE_SCHEMA}:${key}`.toLowerCase()] = kept(ENTERPRISE_SCHEMA, key);
   columns[`${ENTERPRISE_SCHEMA}:manager.value`.toLowerCase()] = kept(ENTERPRISE_SCHEMA, 'manager', 'value');
   const emails: Record<string, Scalar> = {
-    value: text('users.email'),
+    value: text("nullif(users.email, '')"),
     type: kept('emails', '0', 'type'),
     display: kept('emails', '0', 'display'),
   };
@@ -211,7 +213,12 @@ function userResolver(db: Db): Resolver {
   return (path: string) => {
     const key = path.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:user:/, '');
     if (key === 'emails')
-      return { kind: 'multi', exists: (condition: string) => `(${condition})`, sub: (name: string) => emails[name.toLowerCase()] };
+      return {
+        kind: 'multi',
+        // The one address Roster keeps, when there is one: a user without e-mail has no emails to match.
+        exists: (condition: string) => `(users.email <> '' and (${condition}))`,
+        sub: (name: string) => emails[name.toLowerCase()],
+      };
     if (key === 'groups')
       return {
         kind: 'multi',
@@ -223,7 +230,24 @@ function userResolver(db: Db): Resolver {
   };
 }
 
-const SORTABLE = new Set(['id', 'externalid', 'username', 'displayname', 'meta.created', 'meta.lastmodified', 'emails', 'emails.value']);
+/**
+ * What a list sorts by, the same on both databases: names by their folded key (the list's own
+ * order), e-mails lower-cased and compared as bytes, the rest by their exact values.
+ */
+function sortColumn(db: Db, key: string): string | undefined {
+  const email = isSqlite(db) ? `${UNICODE_LOWER}(users.email)` : 'cast(lower(users.email) as binary)';
+  const columns: Record<string, string> = {
+    id: 'users.id',
+    externalid: 'users.external_id',
+    username: 'users.username',
+    displayname: 'users.name_key',
+    'meta.created': 'users.date_joined',
+    'meta.lastmodified': 'users.last_updated',
+    emails: email,
+    'emails.value': email,
+  };
+  return Object.hasOwn(columns, key) ? columns[key] : undefined;
+}
 
 async function groupsOf(db: Db, ids: number[]): Promise<Groups> {
   const rows: { user_id: number; id: number; name: string }[] = ids.length
@@ -269,13 +293,21 @@ export function userStore(config: { bcryptRounds: number; deleteUserEvents: bool
     return resolver;
   };
 
+  /**
+   * PUT and PATCH: the version is checked and the change made in one transaction, on the user's row
+   * locked. The superuser groups are locked first, as every change that may deactivate someone
+   * locks them first: two writers never wait for each other in opposite orders.
+   */
   async function save(db: Db, scope: Scope, id: string, next: (current: Resource) => Resource, ifMatch?: string): Promise<Resource> {
-    const before = await loadRow(db, scope, id);
-    const current = await present(db, scope, before);
-    checkVersion(current, ifMatch);
-    const { fields, extra } = await readUser(next(current), before, scope, config.bcryptRounds);
-    const saved = await updateUser(db, toUser(before), fields, scope.actor, extra);
-    if (!saved.ok) throw saved.field === 'username' ? TAKEN() : invalidValue(`active: ${saved.message}.`);
+    await db.transaction(async (trx) => {
+      await lockSuperuserGroups(trx);
+      const before = await loadRow(trx, scope, id, true);
+      const current = await present(trx, scope, before);
+      checkVersion(current, ifMatch);
+      const { fields, extra } = await readUser(next(current), before, scope, config.bcryptRounds);
+      const saved = await updateUser(trx, toUser(before), fields, scope.actor, extra);
+      if (!saved.ok) throw saved.field === 'username' ? TAKEN() : invalidValue(`active: ${saved.message}.`);
+    });
     return present(db, scope, await loadRow(db, scope, id));
   }
 
@@ -287,21 +319,19 @@ export function userStore(config: { bcryptRounds: number; deleteUserEvents: bool
       const where = filterWhere(query.filter, resolver, isSqlite(db) ? 'sqlite' : 'mysql');
       const base = scoped(db, scope);
       if (where) base.whereRaw(where.sql, where.bindings);
+      const sortKey = query.sortBy?.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:user:/, '');
+      const column = sortKey === undefined ? undefined : sortColumn(db, sortKey);
+      if (sortKey !== undefined && !column)
+        throw invalidValue(
+          'sortBy: Roster sorts Users by id, externalId, userName, displayName, emails or meta.created / meta.lastModified.',
+        );
       const [{ n }] = await base.clone().count({ n: '*' });
       const total = Number(n);
       if (!query.count || query.startIndex > total) return { total, resources: [] };
       const page = base.clone().select('users.*');
-      const sortKey = query.sortBy?.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:user:/, '');
-      if (sortKey !== undefined) {
-        if (!SORTABLE.has(sortKey))
-          throw invalidValue(
-            `sortBy: Roster sorts Users by id, externalId, userName, displayName, emails or meta.created / meta.lastModified.`,
-          );
-        const column = sortKey.startsWith('emails') ? 'users.email' : (resolver(sortKey) as Scalar).sql;
-        page.orderBy(column, query.descending ? 'desc' : 'asc');
-      }
+      if (column) page.orderByRaw(`${column} ${query.descending ? 'desc' : 'asc'}`);
       const rows: UserRow[] = await page
-        .orderBy('users.id', query.descending && sortKey === 'id' ? 'desc' : 'asc')
+        .orderBy('users.id', query.descending ? 'desc' : 'asc')
         .offset(query.startIndex - 1)
         .limit(query.count);
       const groups = query.wants('groups')
@@ -333,11 +363,13 @@ export function userStore(config: { bcryptRounds: number; deleteUserEvents: bool
     },
 
     async remove(db, scope, id, ifMatch) {
-      const row = await loadRow(db, scope, id);
-      checkVersion(await present(db, scope, row), ifMatch);
       try {
-        const deleted = await deleteUsers(db, [toUser(row)], scope.actor, { deleteEvents: config.deleteUserEvents });
-        if (!deleted.length) throw notFound(`There is no user ${id}.`);
+        await db.transaction(async (trx) => {
+          await lockSuperuserGroups(trx);
+          const row = await loadRow(trx, scope, id, true);
+          checkVersion(await present(trx, scope, row), ifMatch);
+          await deleteUsers(trx, [toUser(row)], scope.actor, { deleteEvents: config.deleteUserEvents });
+        });
       } catch (err) {
         if (err instanceof RuleError) throw new ScimError(400, undefined, err.message);
         throw err;

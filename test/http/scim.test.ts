@@ -91,6 +91,9 @@ describe('SCIM 2.0 at /scim/v2', function () {
       expect(userName).to.include({ required: true, uniqueness: 'server', caseExact: true });
       expect((await scim.get('/Schemas/urn:nothing')).status).to.equal(404);
       expect((await scim.get('/Nothing')).status).to.equal(404);
+      const v1 = await request(t.app).get('/scim/v1/Users').set('Authorization', `Bearer ${scim.key}`);
+      expect(v1.status).to.equal(400);
+      expect(errorOf(v1).scimType).to.equal('invalidVers');
     });
   });
 
@@ -255,7 +258,7 @@ describe('SCIM 2.0 at /scim/v2', function () {
         'If-Match': stale,
       });
       expect(res.status).to.equal(412);
-      expect(errorOf(res).scimType).to.equal('invalidVers');
+      expect(errorOf(res).detail).to.match(/has changed/);
       expect(
         (await t
           .db('users')
@@ -314,8 +317,15 @@ describe('SCIM 2.0 at /scim/v2', function () {
       expect(entra.body.members.map((m: { value: string }) => m.value)).to.deep.equal([c.id]);
       const renamed = await scim.patch(
         `/Groups/${id}`,
-        patchOf({ op: 'replace', value: { displayName: 'Staff 2', members: [{ value: a.id }] } }),
+        patchOf({ op: 'replace', value: { displayName: 'Staff 2', externalId: 'g-2', members: [{ value: a.id }] } }),
       );
+      const event = await t
+        .db('events')
+        .where({ action: 'model_updated' })
+        .where('context', 'like', '%"changed"%')
+        .orderBy('id', 'desc')
+        .first();
+      expect(JSON.parse(event!.context).changed).to.deep.equal(['name', 'external_id']);
       expect(renamed.body).to.include({ displayName: 'Staff 2' });
       expect(renamed.body.members.map((m: { value: string }) => m.value)).to.deep.equal([a.id]);
       const user = await scim.get(`/Users/${a.id}`);
@@ -430,6 +440,50 @@ describe('SCIM 2.0 at /scim/v2', function () {
       });
       expect(many.status).to.equal(413);
       expect(errorOf(many).scimType).to.equal('tooMany');
+    });
+  });
+
+  describe('parallel writes', () => {
+    it('the same create five times at once: one user, one 201, 409 for the rest', async () => {
+      const answers = await Promise.all(Array.from({ length: 5 }, () => scim.post('/Users', newUser('twin'))));
+      expect(answers.map((r) => r.status).sort()).to.deep.equal([201, 409, 409, 409, 409]);
+      expect(await t.db('users').where({ username: 'twin' }).count({ n: '*' }).first()).to.deep.include({ n: 1 });
+      expect(
+        await t
+          .db('events')
+          .where({ action: 'model_created' })
+          .whereNot('context', 'like', '%"model_name":"token"%')
+          .count({ n: '*' })
+          .first(),
+      ).to.deep.include({ n: 1 });
+    });
+
+    it('the same member added by five PATCHes at once: one membership and one event, no 5xx', async () => {
+      const user = await create('joiner');
+      const group = await scim.post('/Groups', { schemas: [GROUP], displayName: 'Crowd' });
+      const add = patchOf({ op: 'add', path: 'members', value: [{ value: user.id }] });
+      const answers = await Promise.all(Array.from({ length: 5 }, () => scim.patch(`/Groups/${group.body.id}`, add)));
+      expect(answers.map((r) => r.status)).to.deep.equal([200, 200, 200, 200, 200]);
+      expect(
+        await t
+          .db('group_memberships')
+          .where({ group_id: Number(group.body.id) })
+          .count({ n: '*' })
+          .first(),
+      ).to.deep.include({ n: 1 });
+      const events = await t.db('events').where({ action: 'model_updated' }).where('context', 'like', '%added_user%');
+      expect(events).to.have.length(1);
+    });
+
+    it('the same Bulk twice at once: each user once, each request answered whole', async () => {
+      const bulk = {
+        schemas: [BULK],
+        Operations: ['p1', 'p2', 'p3'].map((name) => ({ method: 'POST', path: '/Users', bulkId: name, data: newUser(name) })),
+      };
+      const [a, b] = await Promise.all([scim.post('/Bulk', bulk), scim.post('/Bulk', bulk)]);
+      const statuses = [...a.body.Operations, ...b.body.Operations].map((o: { status: string }) => o.status).sort();
+      expect(statuses).to.deep.equal(['201', '201', '201', '409', '409', '409']);
+      expect(await t.db('users').whereIn('username', ['p1', 'p2', 'p3']).count({ n: '*' }).first()).to.deep.include({ n: 3 });
     });
   });
 

@@ -211,7 +211,14 @@ export async function createGroup(db: Db, fields: GroupFields, actor: Actor): Pr
  * Saves a group; taking the superuser flag away must leave an active administrator. What changed is
  * taken against the row as it is inside the transaction, locked: a double-submit records one event.
  */
-export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, actor: Actor): Promise<GroupSaveResult> {
+export async function updateGroup(
+  db: Db,
+  loaded: Group,
+  fields: GroupFields,
+  actor: Actor,
+  /** A column the form does not hold: the provisioning client's identifier (SCIM). */
+  extra: { externalId?: string | null } = {},
+): Promise<GroupSaveResult> {
   try {
     return await db.transaction(async (trx) => {
       if (loaded.isSuperuser && !fields.isSuperuser) await lockSuperuserGroups(trx);
@@ -224,6 +231,7 @@ export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, ac
           name: fields.name,
           is_superuser: fields.isSuperuser,
           attributes: JSON.stringify(fields.attributes),
+          ...(extra.externalId !== undefined ? { external_id: extra.externalId } : {}),
           last_updated: new Date(),
         });
       if (before.isSuperuser && !fields.isSuperuser) await assertAdministratorRemains(trx);
@@ -232,6 +240,7 @@ export async function updateGroup(db: Db, loaded: Group, fields: GroupFields, ac
         ...(before.name !== group.name ? ['name'] : []),
         ...(before.isSuperuser !== group.isSuperuser ? ['is_superuser'] : []),
         ...(JSON.stringify(before.attributes) !== JSON.stringify(group.attributes) ? ['attributes'] : []),
+        ...(before.externalId !== group.externalId ? ['external_id'] : []),
       ];
       if (changed.length)
         await recordEvent(trx, actorEvent('model_updated', actor, 'roster.directory', { model: modelRef(group), changed }));
