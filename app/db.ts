@@ -405,3 +405,8 @@ export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
+
+/** Whether the database gave up a transaction to break a deadlock: it rolled back, and may be run again. */
+export function isDeadlock(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'ER_LOCK_DEADLOCK';
+}

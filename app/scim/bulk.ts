@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isDeadlock } from '../db.js';
 import { BULK_MAX_OPERATIONS } from './discovery.js';
 import { invalidSyntax, invalidValue, ScimError } from './errors.js';
 import { readPatch } from './patch.js';
@@ -78,10 +79,54 @@ function failure(err: unknown): { status: string; response: unknown } {
   return { status: String(error.status), response: error.body() };
 }
 
+/** How many independent creates of one Bulk run at once (each in its own transaction). */
+const PARALLEL = 8;
+
 /**
- * Runs a BulkRequest (RFC 7644 §3.7): each operation on its own, in one transaction of its own,
- * in order — except that an operation referring to a bulkId waits until the operation that creates
- * it has run. Stops after failOnErrors errors; operations not run are not answered.
+ * The name a create claims (a User's userName, a Group's displayName), as the name rule compares
+ * names: two creates claiming one name must run in their order, the second one refused.
+ */
+function claim(op: Operation): string {
+  const data = (op.data ?? {}) as Resource;
+  const name = data.userName ?? data.displayName;
+  return `${op.path.replace(/^\//, '')}:${typeof name === 'string' ? name.trim().normalize('NFC') : ''}`;
+}
+
+/**
+ * From `start`, the creates that can run side by side with the same result as one after another
+ * (RFC 7644 §3.7 lets a server reorder so long as the result is the same): POSTs that refer to no
+ * bulkId and claim different names. Only without failOnErrors, which counts errors in order.
+ */
+function independent(ops: Operation[], start: number, failOnErrors: number): Operation[] {
+  if (failOnErrors !== Number.POSITIVE_INFINITY) return ops.slice(start, start + 1);
+  const claimed = new Set<string>();
+  const run: Operation[] = [];
+  for (const op of ops.slice(start)) {
+    if (op.method !== 'POST' || references(op.data).size || claimed.has(claim(op))) break;
+    claimed.add(claim(op));
+    run.push(op);
+  }
+  return run.length ? run : ops.slice(start, start + 1);
+}
+
+async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Runs a BulkRequest (RFC 7644 §3.7): each operation in one transaction of its own, in order —
+ * except that an operation referring to a bulkId waits until the operation that creates it has
+ * run, and that independent creates run several at once. Stops after failOnErrors errors;
+ * operations not run are not answered.
  */
 export async function runBulk(db: Knex, scope: Scope, stores: Record<string, Store>, body: unknown) {
   const { operations, failOnErrors } = readBulk(body);
@@ -90,21 +135,29 @@ export async function runBulk(db: Knex, scope: Scope, stores: Record<string, Sto
   const answers: Answer[] = [];
   let errors = 0;
   let pending = operations;
+  const waitsFor = (op: Operation) =>
+    [...references([...op.path.split('/'), op.data])].some(
+      (ref) => !ids.has(ref) && !failed.has(ref) && operations.some((o) => o.bulkId === ref),
+    );
   while (pending.length && errors < failOnErrors) {
     const waiting: Operation[] = [];
-    for (const op of pending) {
-      if (errors >= failOnErrors) break;
-      const refs = [...references([...op.path.split('/'), op.data])];
-      if (refs.some((ref) => !ids.has(ref) && !failed.has(ref) && operations.some((o) => o.bulkId === ref))) {
-        waiting.push(op);
+    for (let i = 0; i < pending.length && errors < failOnErrors; ) {
+      if (waitsFor(pending[i])) {
+        waiting.push(pending[i++]);
         continue;
       }
-      const answer = await run(db, scope, stores, op, refs, ids, failed);
-      if (Number(answer.status) >= 400) {
-        errors += 1;
-        if (op.bulkId) failed.add(op.bulkId);
+      const batch = independent(pending, i, failOnErrors);
+      i += batch.length;
+      const done = await inParallel(batch, PARALLEL, (op) =>
+        run(db, scope, stores, op, [...references([...op.path.split('/'), op.data])], ids, failed),
+      );
+      for (const [j, answer] of done.entries()) {
+        if (Number(answer.status) >= 400) {
+          errors += 1;
+          if (batch[j].bulkId) failed.add(batch[j].bulkId!);
+        }
+        answers.push(answer);
       }
-      answers.push(answer);
     }
     if (waiting.length === pending.length) {
       // Each one waits for another: a circle of references, which no order can run.
@@ -133,39 +186,58 @@ async function run(
   failed: Set<string>,
 ): Promise<Answer> {
   const head: { method: string; bulkId?: string; location?: string } = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
-  try {
-    const missing = refs.find((ref) => !ids.has(ref));
-    if (missing)
-      throw new ScimError(409, undefined, `bulkId ${missing} ${failed.has(missing) ? 'failed' : 'is not created by this request'}.`);
-    const path = op.path
-      .split('/')
-      .map((part) => resolved(part, ids))
-      .join('/');
-    const data = resolved(op.data, ids);
-    const [, endpoint, id, more] = /^\/?([^/]+)(?:\/([^/]+))?(\/.*)?$/.exec(path) ?? [];
-    const store = stores[endpoint ?? ''];
-    if (!store || more !== undefined) throw invalidValue(`path ${op.path} names no Users or Groups resource.`);
-    if (op.method === 'POST') {
-      if (id !== undefined) throw invalidValue('A POST goes to /Users or /Groups.');
-      const created = await store.create(db, scope, resourceBody(store.type, data));
-      ids.set(op.bulkId!, created.id as string);
-      return answered(head, '201', created);
+  // Every answer but a POST's names the resource it is about (RFC 7644 §3.7), failed or not: as
+  // written until its bulkIds are resolved.
+  if (op.method !== 'POST') head.location = `${scope.base}/${op.path.replace(/^\//, '')}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(db, scope, stores, op, refs, ids, failed, head);
+    } catch (err) {
+      // Creates running side by side may deadlock on the index pages they share; the loser rolled back.
+      if (!isDeadlock(err) || attempt === 3) return { ...head, ...failure(err) };
     }
-    if (id === undefined) throw invalidValue(`A ${op.method} goes to /${endpoint}/{id}.`);
-    // Every answer but a failed POST's names the resource (RFC 7644 §3.7).
-    head.location = `${scope.base}/${endpoint}/${id}`;
-    if (op.method === 'DELETE') {
-      await store.remove(db, scope, id, op.version);
-      return { ...head, status: '204' };
-    }
-    const changed =
-      op.method === 'PUT'
-        ? await store.replace(db, scope, id, resourceBody(store.type, data), op.version)
-        : await store.patch(db, scope, id, readPatch(data), op.version);
-    return answered(head, '200', changed);
-  } catch (err) {
-    return { ...head, ...failure(err) };
   }
+}
+
+async function runOnce(
+  db: Knex,
+  scope: Scope,
+  stores: Record<string, Store>,
+  op: Operation,
+  refs: string[],
+  ids: Map<string, string>,
+  failed: Set<string>,
+  head: { method: string; bulkId?: string; location?: string },
+): Promise<Answer> {
+  const missing = refs.find((ref) => !ids.has(ref));
+  if (missing)
+    throw new ScimError(409, undefined, `bulkId ${missing} ${failed.has(missing) ? 'failed' : 'is not created by this request'}.`);
+  const path = op.path
+    .split('/')
+    .map((part) => resolved(part, ids))
+    .join('/');
+  const data = resolved(op.data, ids);
+  const [, endpoint, id, more] = /^\/?([^/]+)(?:\/([^/]+))?(\/.*)?$/.exec(path) ?? [];
+  const store = stores[endpoint ?? ''];
+  if (!store || more !== undefined) throw invalidValue(`path ${op.path} names no Users or Groups resource.`);
+  if (op.method === 'POST') {
+    if (id !== undefined) throw invalidValue('A POST goes to /Users or /Groups.');
+    const created = await store.create(db, scope, resourceBody(store.type, data));
+    ids.set(op.bulkId!, created.id as string);
+    return answered(head, '201', created);
+  }
+  if (id === undefined) throw invalidValue(`A ${op.method} goes to /${endpoint}/{id}.`);
+  // Every answer but a failed POST's names the resource (RFC 7644 §3.7).
+  head.location = `${scope.base}/${endpoint}/${id}`;
+  if (op.method === 'DELETE') {
+    await store.remove(db, scope, id, op.version);
+    return { ...head, status: '204' };
+  }
+  const changed =
+    op.method === 'PUT'
+      ? await store.replace(db, scope, id, resourceBody(store.type, data), op.version)
+      : await store.patch(db, scope, id, readPatch(data), op.version);
+  return answered(head, '200', changed);
 }
 
 function answered(head: { method: string; bulkId?: string }, status: string, resource: Resource): Answer {

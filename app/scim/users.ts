@@ -4,7 +4,7 @@ import { type Db, isSqlite, prefixEnd, toDate, UNICODE_LOWER, type UserRow } fro
 import { lockSuperuserGroups } from '../directory/groups/groups.js';
 import { readUserForm, type UserFormErrors, userFormValues } from '../directory/users/form.js';
 import { DEFAULT_PATH } from '../directory/users/rules.js';
-import { createUser, deleteUsers, type ExtraColumns, fieldsOf, toUser, updateUser } from '../directory/users/users.js';
+import { createUser, deleteUsers, type ExtraColumns, fieldsOf, toUser, type User, updateUser } from '../directory/users/users.js';
 import { RuleError } from '../errors.js';
 import { invalidValue, notFound, ScimError } from './errors.js';
 import type { Resolver, Scalar } from './filter.js';
@@ -48,29 +48,29 @@ const MAPPED = new Set(['schemas', 'id', 'externalId', 'meta', 'userName', 'disp
 
 type Groups = Map<number, { id: number; name: string }[]>;
 
-function extrasOf(row: Pick<UserRow, 'attributes'>): { own: Record<string, unknown>; scim: Record<string, unknown> } {
-  const { [SCIM_KEY]: scim, ...own } = JSON.parse(row.attributes || '{}') as Record<string, unknown>;
+function extrasOf(user: Pick<User, 'attributes'>): { own: Record<string, unknown>; scim: Record<string, unknown> } {
+  const { [SCIM_KEY]: scim, ...own } = user.attributes;
   return { own, scim: scim && typeof scim === 'object' && !Array.isArray(scim) ? (scim as Record<string, unknown>) : {} };
 }
 
 /** The e-mails as kept, with the primary one (first) being the user's e-mail as Roster has it now. */
-function emailsOf(row: UserRow, kept: unknown): Resource[] | undefined {
+function emailsOf(user: User, kept: unknown): Resource[] | undefined {
   const list = Array.isArray(kept) ? (kept as Resource[]).map((e) => ({ ...e })) : [];
-  if (!list.length) return row.email ? [{ value: row.email, primary: true }] : undefined;
-  if (row.email) list[0].value = row.email;
+  if (!list.length) return user.email ? [{ value: user.email, primary: true }] : undefined;
+  if (user.email) list[0].value = user.email;
   else list.shift();
   return list.length ? list : undefined;
 }
 
-export function userResource(row: UserRow, groups: { id: number; name: string }[] | undefined, scope: Scope): Resource {
-  const { scim } = extrasOf(row);
-  const out: Resource = { schemas: [USER_SCHEMA], id: String(row.id) };
-  if (row.external_id) out.externalId = row.external_id;
-  out.userName = row.username;
+export function userResource(user: User, groups: { id: number; name: string }[] | undefined, scope: Scope): Resource {
+  const { scim } = extrasOf(user);
+  const out: Resource = { schemas: [USER_SCHEMA], id: String(user.id) };
+  if (user.externalId) out.externalId = user.externalId;
+  out.userName = user.username;
   for (const key of KEPT) if (scim[key] !== undefined && key !== 'emails') out[key] = scim[key];
-  if (row.name) out.displayName = row.name;
-  out.active = Boolean(row.is_active);
-  const emails = emailsOf(row, scim.emails);
+  if (user.name) out.displayName = user.name;
+  out.active = user.isActive;
+  const emails = emailsOf(user, scim.emails);
   if (emails) out.emails = emails;
   if (groups)
     out.groups = groups.map((g) => ({ value: String(g.id), $ref: `${scope.base}/Groups/${g.id}`, display: g.name, type: 'direct' }));
@@ -78,14 +78,14 @@ export function userResource(row: UserRow, groups: { id: number; name: string }[
     out[ENTERPRISE_SCHEMA] = scim[ENTERPRISE_SCHEMA];
     (out.schemas as string[]).push(ENTERPRISE_SCHEMA);
   }
-  const validUntil = toDate(row.valid_until);
-  out[ROSTER_SCHEMA] = { path: row.path, type: row.type, ...(validUntil ? { validUntil: validUntil.toISOString() } : {}) };
+  const validUntil = user.validUntil;
+  out[ROSTER_SCHEMA] = { path: user.path, type: user.type, ...(validUntil ? { validUntil: validUntil.toISOString() } : {}) };
   (out.schemas as string[]).push(ROSTER_SCHEMA);
   return withMeta(out, {
     resourceType: 'User',
-    created: toDate(row.date_joined)!,
-    lastModified: toDate(row.last_updated)!,
-    location: `${scope.base}/Users/${row.id}`,
+    created: user.dateJoined,
+    lastModified: user.lastUpdated,
+    location: `${scope.base}/Users/${user.id}`,
   });
 }
 
@@ -116,14 +116,11 @@ const FORM_FIELDS: Record<keyof UserFormErrors, string> = {
  * A SCIM User (as patch.ts left it: canonical names, types checked) as the form fields of Roster's
  * web form, checked by the same rules, plus what has no form field. `before`: the user it replaces.
  */
-async function readUser(input: Resource, before: UserRow | undefined, scope: Scope, rounds: number) {
+async function readUser(input: Resource, before: User | undefined, scope: Scope, rounds: number) {
   const { own, scim: keptBefore } = before ? extrasOf(before) : { own: {}, scim: {} };
   // Roster's extension absent (as from every provisioning client's PUT): its fields stay as they are.
   const roster = (input[ROSTER_SCHEMA]
-    ?? (before ? { path: before.path, type: before.type, validUntil: toDate(before.valid_until)?.toISOString() } : {})) as Record<
-    string,
-    unknown
-  >;
+    ?? (before ? { path: before.path, type: before.type, validUntil: before.validUntil?.toISOString() } : {})) as Record<string, unknown>;
   const name = (input.name ?? {}) as Record<string, unknown>;
   const emails = Array.isArray(input.emails) ? [...(input.emails as Resource[])] : [];
   const primary = Math.max(
@@ -155,7 +152,7 @@ async function readUser(input: Resource, before: UserRow | undefined, scope: Sco
     attributes: JSON.stringify({ ...own, [SCIM_KEY]: scim }),
     is_active: String(input.active ?? true),
   };
-  const form = readUserForm(body, before ? userFormValues(fieldsOf(toUser(before))) : undefined);
+  const form = readUserForm(body, before ? userFormValues(fieldsOf(before)) : undefined);
   if (!form.fields) {
     const [field, message] = Object.entries(form.errors)[0] as [keyof UserFormErrors, string];
     throw invalidValue(`${FORM_FIELDS[field]}: ${message}.`);
@@ -268,17 +265,17 @@ function scoped(db: Db, scope: Scope): Knex.QueryBuilder {
   return query;
 }
 
-async function loadRow(db: Db, scope: Scope, id: string, lock = false): Promise<UserRow> {
+async function loadRow(db: Db, scope: Scope, id: string, lock = false): Promise<User> {
   const key = idOf(id);
   const query = scoped(db, scope).where('users.id', key ?? 0);
   if (lock) query.forUpdate();
   const row: UserRow | undefined = key === undefined ? undefined : await query.first('users.*');
   if (!row) throw notFound(`There is no user ${id}${scope.path ? ' in this token’s folder' : ''}.`);
-  return row;
+  return toUser(row);
 }
 
-async function present(db: Db, scope: Scope, row: UserRow): Promise<Resource> {
-  return userResource(row, (await groupsOf(db, [row.id])).get(row.id), scope);
+async function present(db: Db, scope: Scope, user: User): Promise<Resource> {
+  return userResource(user, (await groupsOf(db, [user.id])).get(user.id), scope);
 }
 
 export function userStore(config: { bcryptRounds: number; deleteUserEvents: boolean }): Store {
@@ -305,7 +302,7 @@ export function userStore(config: { bcryptRounds: number; deleteUserEvents: bool
       const current = await present(trx, scope, before);
       checkVersion(current, ifMatch);
       const { fields, extra } = await readUser(next(current), before, scope, config.bcryptRounds);
-      const saved = await updateUser(trx, toUser(before), fields, scope.actor, extra);
+      const saved = await updateUser(trx, before, fields, scope.actor, extra);
       if (!saved.ok) throw saved.field === 'username' ? TAKEN() : invalidValue(`active: ${saved.message}.`);
     });
     return present(db, scope, await loadRow(db, scope, id));
@@ -340,7 +337,7 @@ export function userStore(config: { bcryptRounds: number; deleteUserEvents: bool
             rows.map((r) => r.id),
           )
         : undefined;
-      return { total, resources: rows.map((row) => userResource(row, groups?.get(row.id), scope)) };
+      return { total, resources: rows.map((row) => userResource(toUser(row), groups?.get(row.id), scope)) };
     },
 
     async get(db, scope, id) {
@@ -351,7 +348,7 @@ export function userStore(config: { bcryptRounds: number; deleteUserEvents: bool
       const { fields, extra } = await readUser(fromInput(input), undefined, scope, config.bcryptRounds);
       const saved = await createUser(db, fields, scope.actor, { ...extra, provisioned_by: scope.tokenId });
       if (!saved.ok) throw TAKEN();
-      return present(db, scope, await loadRow(db, scope, String(saved.user.id)));
+      return userResource(saved.user, [], scope); // a new user is in no group
     },
 
     replace(db, scope, id, input, ifMatch) {
@@ -368,7 +365,7 @@ export function userStore(config: { bcryptRounds: number; deleteUserEvents: bool
           await lockSuperuserGroups(trx);
           const row = await loadRow(trx, scope, id, true);
           checkVersion(await present(trx, scope, row), ifMatch);
-          await deleteUsers(trx, [toUser(row)], scope.actor, { deleteEvents: config.deleteUserEvents });
+          await deleteUsers(trx, [row], scope.actor, { deleteEvents: config.deleteUserEvents });
         });
       } catch (err) {
         if (err instanceof RuleError) throw new ScimError(400, undefined, err.message);

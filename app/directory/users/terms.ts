@@ -147,11 +147,17 @@ export async function restampTerms(db: Db, ids: number[], change: { is_active: b
   if (ids.length) await db('user_terms').whereIn('user_id', ids).orderBy(['term', 'user_id']).update(change);
 }
 
+/** The keys a user's row keeps for the list's orders and its search (written with the search rows). */
+export function userKeys(user: { username: string; name: string; email: string }) {
+  return { username_key: usernameKey(user.username), name_key: nameKey(user.name), initials: initialsOf(termsOf(user)) };
+}
+
 /**
  * Inserts the search rows and username keys of users that have none yet (new users, a backfill),
  * and adds their words to the words that users have (search_words, which keeps a word once).
+ * `keysWritten`: the users' rows were inserted with their keys (userKeys) already.
  */
-export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
+export async function writeTerms(db: Db, users: Indexed[], { keysWritten = false } = {}): Promise<void> {
   const rows = users.flatMap((u) => {
     const common = {
       user_id: u.id,
@@ -172,7 +178,7 @@ export async function writeTerms(db: Db, users: Indexed[]): Promise<void> {
       .insert(words.slice(i, i + 500).map((term) => ({ term })))
       .onConflict('term')
       .ignore();
-  for (let i = 0; i < users.length; i += 300) {
+  for (let i = 0; !keysWritten && i < users.length; i += 300) {
     const part = users.slice(i, i + 300);
     const cases = (value: (u: Indexed) => string | number) =>
       db.raw(

@@ -8,7 +8,7 @@ import { assertAdministratorRemains, forgetMemberCounts, lockSuperuserGroups } f
 import type { UserFields } from './form.js';
 import { DEFAULT_PATH, type UserType } from './rules.js';
 import { matchOf, whereMatches } from './search.js';
-import { indexUsers } from './terms.js';
+import { indexUsers, userKeys, writeTerms } from './terms.js';
 
 export interface User {
   id: number;
@@ -77,9 +77,10 @@ export interface NewUser {
   validUntil?: Date | null;
 }
 
-export async function insertUser(db: Db, user: NewUser): Promise<number> {
+/** Inserts a user (with columns a form does not hold, for provisioning) and writes its search rows. */
+export async function insertUser(db: Db, user: NewUser, extra: ExtraColumns = {}): Promise<number> {
   const now = new Date();
-  const [id] = await db('users').insert({
+  const row = {
     uuid: randomUUID(),
     username: user.username,
     name: user.name ?? '',
@@ -93,8 +94,11 @@ export async function insertUser(db: Db, user: NewUser): Promise<number> {
     valid_until: user.validUntil ?? null,
     date_joined: now,
     last_updated: now,
-  });
-  await indexUsers(db, [Number(id)]);
+    ...extraColumns(extra, now),
+  };
+  const [id] = await db('users').insert({ ...row, ...userKeys(row) });
+  // A new user has no search rows yet: they are written from the row in hand.
+  await writeTerms(db, [{ ...row, id: Number(id), last_login: null }], { keysWritten: true });
   return Number(id);
 }
 
@@ -142,8 +146,7 @@ function extraColumns(extra: ExtraColumns, now: Date) {
 export async function createUser(db: Db, fields: UserFields, actor: Actor, extra: ExtraColumns = {}): Promise<SaveResult> {
   try {
     return await db.transaction(async (trx) => {
-      const id = await insertUser(trx, { ...fields });
-      if (Object.keys(extra).length) await trx('users').where({ id }).update(extraColumns(extra, new Date()));
+      const id = await insertUser(trx, { ...fields }, extra);
       const user = (await findById(trx, id))!;
       await recordEvent(trx, actorEvent('model_created', actor, 'roster.directory', { model: modelRef(user) }));
       return { ok: true as const, user, changed: [] };
