@@ -834,14 +834,18 @@ async function main() {
           `| ${r.case} | ${r.p50} | ${r.p99} | ${r.rps10} | ${r.p50at10} | ${r.p99at10} | ${((r.bytes as number) / 1024).toFixed(1)} | ${'rows' in r ? `${r.rows}, ${((r.rowsBytes as number) / 1024).toFixed(1)}` : ''} | ${r.statements} | ${r.statementsAvg} | ${r.slowestStatementMs} |`,
       ),
     '',
-    ...(tail
+    ...(results.some((r) => 'ms' in r)
       ? [
-          '| bulk write (one transaction) | ms | SQL | slowest SQL ms | slowest SQL |',
+          '| bulk write (one request) | ms | SQL | slowest SQL ms | slowest SQL |',
           '|---|---|---|---|---|',
           ...results
             .filter((r) => 'ms' in r)
             .map((r) => `| ${r.case} | ${r.ms} | ${r.statements} | ${r.slowestStatementMs} | \`\` ${cell(r.slowestSql as string)}… \`\` |`),
           '',
+        ]
+      : []),
+    ...(tail
+      ? [
           ...(tail.cached ? [`SQLite database file in the OS file cache before the deletes (fincore): ${tail.cached}.`, ''] : []),
           `Export: ${tail.exportRow.rows.toLocaleString('en')} rows (${tail.exportRow.mb} MB) in ${tail.exportRow.seconds} s; server peak RSS ${tail.exportRow.peakRssMbBefore} MB before the export, ${tail.exportRow.peakRssMbAfter} MB after.`,
           '',

@@ -148,9 +148,7 @@ export async function runBulk(db: Knex, scope: Scope, stores: Record<string, Sto
       }
       const batch = independent(pending, i, failOnErrors);
       i += batch.length;
-      const done = await inParallel(batch, PARALLEL, (op) =>
-        run(db, scope, stores, op, [...references([...op.path.split('/'), op.data])], ids, failed),
-      );
+      const done = await inParallel(batch, PARALLEL, (op) => run({ db, scope, stores, ids, failed }, op));
       for (const [j, answer] of done.entries()) {
         if (Number(answer.status) >= 400) {
           errors += 1;
@@ -176,22 +174,23 @@ export async function runBulk(db: Knex, scope: Scope, stores: Record<string, Sto
   return { schemas: [BULK_RESPONSE_SCHEMA], Operations: answers };
 }
 
-async function run(
-  db: Knex,
-  scope: Scope,
-  stores: Record<string, Store>,
-  op: Operation,
-  refs: string[],
-  ids: Map<string, string>,
-  failed: Set<string>,
-): Promise<Answer> {
-  const head: { method: string; bulkId?: string; location?: string } = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
+/** What the operations of one Bulk share: where they run, and the bulkIds made or failed so far. */
+interface Context {
+  db: Knex;
+  scope: Scope;
+  stores: Record<string, Store>;
+  ids: Map<string, string>;
+  failed: Set<string>;
+}
+
+async function run(ctx: Context, op: Operation): Promise<Answer> {
+  const head: Answer = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: '' };
   // Every answer but a POST's names the resource it is about (RFC 7644 §3.7), failed or not: as
   // written until its bulkIds are resolved.
-  if (op.method !== 'POST') head.location = `${scope.base}/${op.path.replace(/^\//, '')}`;
+  if (op.method !== 'POST') head.location = `${ctx.scope.base}/${op.path.replace(/^\//, '')}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runOnce(db, scope, stores, op, refs, ids, failed, head);
+      return await runOnce(ctx, op, head);
     } catch (err) {
       // Creates running side by side may deadlock on the index pages they share; the loser rolled back.
       if (!isDeadlock(err) || attempt === 3) return { ...head, ...failure(err) };
@@ -199,17 +198,8 @@ async function run(
   }
 }
 
-async function runOnce(
-  db: Knex,
-  scope: Scope,
-  stores: Record<string, Store>,
-  op: Operation,
-  refs: string[],
-  ids: Map<string, string>,
-  failed: Set<string>,
-  head: { method: string; bulkId?: string; location?: string },
-): Promise<Answer> {
-  const missing = refs.find((ref) => !ids.has(ref));
+async function runOnce({ db, scope, stores, ids, failed }: Context, op: Operation, head: Answer): Promise<Answer> {
+  const missing = [...references([...op.path.split('/'), op.data])].find((ref) => !ids.has(ref));
   if (missing)
     throw new ScimError(409, undefined, `bulkId ${missing} ${failed.has(missing) ? 'failed' : 'is not created by this request'}.`);
   const path = op.path

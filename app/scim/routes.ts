@@ -115,6 +115,11 @@ async function listOf(db: Knex, stores: Store[], scope: Scope, params: Record<st
   return { schemas: [LIST_SCHEMA], totalResults: total, itemsPerPage: pages.length, startIndex: query.startIndex, Resources: pages };
 }
 
+/** A list of all there is, in one page (discovery endpoints do not page). */
+function everything(resources: unknown[]) {
+  return { schemas: [LIST_SCHEMA], totalResults: resources.length, itemsPerPage: resources.length, startIndex: 1, Resources: resources };
+}
+
 function searchBody(body: unknown): Record<string, unknown> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidSyntax('The body must be a SearchRequest object.');
   const schemas = (body as Resource).schemas;
@@ -174,31 +179,13 @@ export function scimRoutes(config: Config, db: Knex): Router {
 
   const base = (req: Request) => req.scim!.base;
   router.get('/ServiceProviderConfig', (req, res) => send(res, 200, serviceProviderConfig(base(req))));
-  router.get('/ResourceTypes', (req, res) => {
-    const resources = RESOURCE_TYPES.map((t) => resourceTypeOf(t, base(req)));
-    send(res, 200, {
-      schemas: [LIST_SCHEMA],
-      totalResults: resources.length,
-      itemsPerPage: resources.length,
-      startIndex: 1,
-      Resources: resources,
-    });
-  });
+  router.get('/ResourceTypes', (req, res) => send(res, 200, everything(RESOURCE_TYPES.map((t) => resourceTypeOf(t, base(req))))));
   router.get('/ResourceTypes/:name', (req, res) => {
     const type = RESOURCE_TYPES.find((t) => t.name === req.params.name);
     if (!type) throw notFound(`There is no resource type ${req.params.name}.`);
     send(res, 200, resourceTypeOf(type, base(req)));
   });
-  router.get('/Schemas', (req, res) => {
-    const resources = SCHEMAS.map((s) => schemaOf(s, base(req)));
-    send(res, 200, {
-      schemas: [LIST_SCHEMA],
-      totalResults: resources.length,
-      itemsPerPage: resources.length,
-      startIndex: 1,
-      Resources: resources,
-    });
-  });
+  router.get('/Schemas', (req, res) => send(res, 200, everything(SCHEMAS.map((s) => schemaOf(s, base(req))))));
   router.get('/Schemas/:id', (req, res) => {
     const schema = SCHEMAS.find((s) => s.id === req.params.id);
     if (!schema) throw notFound(`There is no schema ${req.params.id}.`);

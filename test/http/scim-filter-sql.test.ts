@@ -21,6 +21,7 @@ import SCIMMY from 'scimmy';
 import { filterSql, type Multi, parseFilter, type Resolver, type Scalar } from '../../app/scim/filter.js';
 import { caseInsensitiveString, createTable, timestamp } from '../../db/migrations/helpers.js';
 import { freshDb, TEST_DB } from '../support/db.js';
+import { prng } from '../support/prng.js';
 
 const TABLE = 'scim_filter_probe';
 const TAGS = 'scim_filter_probe_tags';
@@ -47,18 +48,6 @@ interface Row {
 type Op = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
 type Leaf = { op: Op; attrPath: string; compValue: string | number | boolean } | { op: 'pr'; attrPath: string };
 type Node = Leaf | { op: 'and' | 'or'; filters: Node[] } | { op: 'not'; filter: Node } | { op: '[]'; attrPath: string; valFilter: Node };
-
-/** mulberry32: small, seeded, good enough to pick test cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = process.env.SCIM_FILTER_SEED ? Number(process.env.SCIM_FILTER_SEED) : Math.floor(Math.random() * 2 ** 31);
 const random = prng(SEED);

@@ -22,6 +22,7 @@ import { expect } from 'chai';
 import SCIMMY from 'scimmy';
 import request from 'supertest';
 import { createUser, type TestApp, testApp } from '../support/app.js';
+import { prng } from '../support/prng.js';
 import { BULK, ENTERPRISE, GROUP, newUser, PATCH_OP, patchOf, ROSTER, type ScimClient, SEARCH, scimClient, USER } from '../support/scim.js';
 
 type Json = Record<string, unknown>;
@@ -757,18 +758,6 @@ describe('SCIM answers validated by scimmy (an independent oracle)', function ()
 });
 
 // ---- oracle 2: filters, against scimmy's Filter ----
-
-/** mulberry32: small, seeded, good enough to pick test cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let r = a;
-    r = Math.imul(r ^ (r >>> 15), r | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = process.env.SCIM_SEED ? Number(process.env.SCIM_SEED) : Math.floor(Math.random() * 2 ** 31);
 const USERS = 40;

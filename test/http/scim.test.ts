@@ -423,6 +423,22 @@ describe('SCIM 2.0 at /scim/v2', function () {
       expect(group.body.members.map((m: { display: string }) => m.display)).to.deep.equal(['yan', 'zoe']);
     });
 
+    it('runs creates side by side only where the order cannot matter: the first of two claiming a name wins', async () => {
+      const res = await scim.post('/Bulk', {
+        schemas: [BULK],
+        Operations: [
+          ...Array.from({ length: 12 }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `n${i}`, data: newUser(`par-${i}`) })),
+          { method: 'POST', path: '/Users', bulkId: 'again', data: newUser('par-3', { displayName: 'second' }) },
+          { method: 'POST', path: '/Groups', bulkId: 'g', data: { schemas: [GROUP], displayName: 'par' } },
+          { method: 'POST', path: '/Groups', bulkId: 'g2', data: { schemas: [GROUP], displayName: 'par' } },
+        ],
+      });
+      const ops = res.body.Operations as { bulkId: string; status: string }[];
+      expect(ops.map((o) => o.bulkId)).to.deep.equal([...Array.from({ length: 12 }, (_, i) => `n${i}`), 'again', 'g', 'g2']);
+      expect(ops.map((o) => o.status)).to.deep.equal([...Array(12).fill('201'), '409', '201', '409']);
+      expect((await t.db('users').where({ username: 'par-3' }).first())!.name).to.equal('');
+    });
+
     it('stops after failOnErrors errors, and refuses too many operations', async () => {
       const res = await scim.post('/Bulk', {
         schemas: [BULK],

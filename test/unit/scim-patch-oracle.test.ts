@@ -24,6 +24,7 @@ import { type ScimPatchOperation, type ScimResource, scimPatch } from 'scim-patc
 import { filter as compileFilter, parse } from 'scim2-parse-filter';
 import { applyPatch, type PatchOp } from '../../app/scim/patch.js';
 import { ENTERPRISE_SCHEMA, USER_SCHEMA, USER_TYPE } from '../../app/scim/schema.js';
+import { prng } from '../support/prng.js';
 
 type Json = Record<string, unknown>;
 
@@ -34,18 +35,6 @@ const MULTI = ['emails', 'phoneNumbers'];
 const DEPARTMENT = `${ENTERPRISE_SCHEMA}:department`;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** mulberry32: small, seeded, good enough to pick test data. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   private count = 0;
