@@ -67,6 +67,11 @@ describe('SCIM provisioning in the admin UI: token purpose and folder, provenanc
       });
     });
 
+    it("keeps the folder as users' folders are kept (Unicode NFC), so that it names the same users", async () => {
+      expect((await createForm({ identifier: 'decomposed', purpose: 'scim', path: 'users/e\u0301quipe' })).status).to.equal(201);
+      expect((await t.db('api_tokens').where({ identifier: 'decomposed' }).first('path'))!.path).to.equal('users/\u00e9quipe');
+    });
+
     it('keeps API tokens as before: purpose api when the field is left out, and no folder', async () => {
       expect((await createForm({ identifier: 'script' })).status).to.equal(201);
       expect(await t.db('api_tokens').where({ identifier: 'script' }).first('purpose', 'path')).to.deep.equal({

@@ -5,6 +5,7 @@ import { type BulkAction, bulkRoute } from '../../http/bulk.js';
 import { actorOf } from '../../http/guard.js';
 import { isRegion } from '../../http/htmx.js';
 import { formatDateTime } from '../../http/view-helpers.js';
+import { normalName } from '../../identity/names.js';
 import { text } from '../form-fields.js';
 import { pathProblem } from '../users/rules.js';
 import { createToken, deleteTokens, listTokens, listTokensWithCounts, revokeTokens, TOKEN_PURPOSES, type TokenPurpose } from './tokens.js';
@@ -134,7 +135,7 @@ export function tokenRoutes(db: Knex): Router {
         ownerId: owner!.id,
         expires: days ? new Date(Date.now() + days * DAY) : null,
         purpose: purpose!,
-        path: values.path || null,
+        path: values.path ? normalName(values.path) : null, // as users' folders are kept
       },
       actorOf(req),
     );
