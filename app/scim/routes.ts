@@ -11,7 +11,7 @@ import { invalidSyntax, invalidValue, notFound, ScimError } from './errors.js';
 import { groupStore } from './groups.js';
 import { readPatch } from './patch.js';
 import { project, type Resource, readListQuery, resourceBody, type Scope, type Store } from './resource.js';
-import { LIST_SCHEMA, SEARCH_SCHEMA } from './schema.js';
+import { LIST_SCHEMA, type ResourceType, resolvePath, SEARCH_SCHEMA } from './schema.js';
 import { userStore } from './users.js';
 
 declare global {
@@ -73,10 +73,17 @@ function scimAuth(config: Config, db: Knex): express.RequestHandler {
   };
 }
 
-function wants(attributes: string[], excluded: string[]) {
-  return (name: string) =>
-    !excluded.some((a) => a.toLowerCase().split('.')[0].endsWith(name.toLowerCase()))
-    && (!attributes.length || attributes.some((a) => a.toLowerCase().split('.')[0].endsWith(name.toLowerCase())));
+/**
+ * Whether a page shows an attribute at all, so that what it costs (a user's groups, a group's
+ * members) is read only then: excluded whole, or not among the attributes asked for, it is not.
+ */
+function wants(type: ResourceType, attributes: string[], excluded: string[]) {
+  const named = (paths: string[], name: string, whole: boolean) =>
+    paths.some((path) => {
+      const found = resolvePath(type, path);
+      return found?.attr.name === name && (!whole || !found.sub);
+    });
+  return (name: string) => !named(excluded, name, true) && (!attributes.length || named(attributes, name, false));
 }
 
 async function listOf(db: Knex, stores: Store[], scope: Scope, params: Record<string, unknown>) {
@@ -94,7 +101,7 @@ async function listOf(db: Knex, stores: Store[], scope: Scope, params: Record<st
         ...query,
         startIndex: 1 + skip,
         count: room,
-        wants: wants(query.attributes, query.excludedAttributes),
+        wants: wants(store.type, query.attributes, query.excludedAttributes),
       });
       result = counted;
     } catch (err) {

@@ -330,6 +330,16 @@ describe('SCIM 2.0 at /scim/v2', function () {
       expect(renamed.body.members.map((m: { value: string }) => m.value)).to.deep.equal([a.id]);
       const user = await scim.get(`/Users/${a.id}`);
       expect(user.body.groups).to.deep.equal([{ value: id, $ref: made.body.meta.location, display: 'Staff 2', type: 'direct' }]);
+      const values = await scim.get(`/Groups/${id}?excludedAttributes=members.display`);
+      expect(values.body.members).to.deep.equal([
+        { value: a.id, $ref: user.body.groups[0].$ref.replace(/Groups\/\d+$/, `Users/${a.id}`), type: 'User' },
+      ]);
+      const listed = await scim.get(
+        `/Groups?attributes=${encodeURIComponent(`${GROUP}:members.value`)}&filter=${encodeURIComponent(`id eq "${id}"`)}`,
+      );
+      expect(listed.body.Resources[0].members).to.deep.equal([{ value: a.id }]);
+      const listedWithout = await scim.get(`/Groups?excludedAttributes=members.display&filter=${encodeURIComponent(`id eq "${id}"`)}`);
+      expect(listedWithout.body.Resources[0].members).to.deep.equal(values.body.members);
       const byMember = await scim.get(`/Groups?filter=${encodeURIComponent(`members[value eq "${a.id}"]`)}&excludedAttributes=members`);
       expect(byMember.body.totalResults).to.equal(1);
       expect(byMember.body.Resources[0]).not.to.have.property('members');
