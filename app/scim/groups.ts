@@ -160,10 +160,6 @@ async function changeMembers(trx: Db, scope: Scope, group: GroupRow, add: number
   if (add.length || remove.length) await trx('groups').where({ id: group.id }).update({ last_updated: new Date() });
 }
 
-async function currentMembers(trx: Db, scope: Scope, groupId: number): Promise<number[]> {
-  return (await membersOf(trx, scope, [groupId])).get(groupId)!.map((m) => m.id);
-}
-
 export function groupStore(): Store {
   const resolver = groupResolver();
 
@@ -247,15 +243,7 @@ export function groupStore(): Store {
       return write(db, scope, id, ifMatch, async (trx, row) => {
         const resource = fromInput(input);
         await saveGroup(trx, scope, row, resource);
-        const wanted = new Set(await memberIds(trx, scope, resource.members));
-        const now = await currentMembers(trx, scope, row.id);
-        await changeMembers(
-          trx,
-          scope,
-          row,
-          [...wanted].filter((m) => !now.includes(m)),
-          now.filter((m) => !wanted.has(m)),
-        );
+        await memberOp(trx, scope, row, 'replace', undefined, resource.members);
       });
     },
 
@@ -320,24 +308,18 @@ export function groupStore(): Store {
     filter: ReturnType<typeof parsePath>['filter'],
     value: unknown,
   ) {
-    const now = await currentMembers(trx, scope, row.id);
-    if (op === 'add') {
-      const add = await memberIds(trx, scope, value);
-      return changeMembers(
-        trx,
-        scope,
-        row,
-        add.filter((id) => !now.includes(id)),
-        [],
-      );
-    }
+    // Adding reads no member: addToGroup skips those who are members already.
+    if (op === 'add') return changeMembers(trx, scope, row, await memberIds(trx, scope, value), []);
+    const current = (await membersOf(trx, scope, [row.id])).get(row.id)!;
+    const now = current.map((m) => m.id);
     if (op === 'replace' && !filter) {
       const wanted = new Set(await memberIds(trx, scope, value));
+      const members = new Set(now);
       return changeMembers(
         trx,
         scope,
         row,
-        [...wanted].filter((id) => !now.includes(id)),
+        [...wanted].filter((id) => !members.has(id)),
         now.filter((id) => !wanted.has(id)),
       );
     }
@@ -346,7 +328,6 @@ export function groupStore(): Store {
     const members = GROUP.attributes.find((a) => a.name === 'members')!;
     let gone: number[];
     if (filter) {
-      const current = (await membersOf(trx, scope, [row.id])).get(row.id)!;
       gone = current
         .filter((m) => itemMatches(GROUP_TYPE, members, { value: String(m.id), display: m.username, type: 'User' }, filter))
         .map((m) => m.id);
